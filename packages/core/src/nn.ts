@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform } from './init.js';
+import { Module } from './module.js';
+import type { Rng } from './rng.js';
+
+/** Padding as PyTorch gives it: a symmetric number of pixels, or 'valid' (none). */
+export type Padding = number | 'valid';
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: Padding;
+  bias?: boolean;
+  /** Weight init; default {@link kaimingNormalFanOut}. */
+  weightInit?: Initializer;
+  /** Bias init; default PyTorch's U(±1/√fanIn). */
+  biasInit?: Initializer;
+}
+
+/** A 2-D convolution on NHWC input; weight `[kh, kw, in, out]` (PyTorch name `weight`, optional `bias`). */
+export class Conv2d extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | undefined;
+  readonly stride: number;
+  readonly padding: Padding;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, rng: Rng, options: Conv2dOptions = {}) {
+    super();
+    this.stride = options.stride ?? 1;
+    this.padding = options.padding ?? 0;
+    const shape = [kernelSize, kernelSize, inChannels, outChannels];
+    const fans = { fanIn: inChannels * kernelSize * kernelSize, fanOut: outChannels * kernelSize * kernelSize };
+    this.weight = this.addParameter('weight', tf.tensor(
+      (options.weightInit ?? kaimingNormalFanOut)(shape, fans, rng), shape));
+    this.bias = options.bias
+      ? this.addParameter('bias', tf.tensor((options.biasInit ?? pytorchDefaultUniform)([outChannels], fans, rng), [outChannels]))
+      : undefined;
+  }
+
+  /** Applies the convolution. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const pad = this.padding === 0 ? 'valid' : this.padding;
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/** A fully connected layer; weight `[in, out]` (PyTorch's transposed), `bias` `[out]`. PyTorch's default init. */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | undefined;
+
+  constructor(inFeatures: number, outFeatures: number, rng: Rng, options: { bias?: boolean; weightInit?: Initializer; biasInit?: Initializer } = {}) {
+    super();
+    const fans = { fanIn: inFeatures, fanOut: outFeatures };
+    this.weight = this.addParameter('weight', tf.tensor(
+      (options.weightInit ?? pytorchDefaultUniform)([inFeatures, outFeatures], fans, rng), [inFeatures, outFeatures]));
+    this.bias = options.bias === false
+      ? undefined
+      : this.addParameter('bias', tf.tensor((options.biasInit ?? pytorchDefaultUniform)([outFeatures], fans, rng), [outFeatures]));
+  }
+
+  /** `x·W + b` over the last axis. */
+  apply(x: tf.Tensor): tf.Tensor {
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
+    let y: tf.Tensor = tf.matMul(flat, this.weight as tf.Tensor2D);
+    if (this.bias) y = tf.add(y, this.bias);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.weight.shape[1]!]);
+  }
+}
+
+/** Options of {@link BatchNorm}. */
+export interface BatchNormOptions {
+  /** PyTorch momentum (weight of the new batch statistic); default 0.1. */
+  momentum?: number;
+  /** Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Batch normalisation over the last (channel) axis, for `[b, C]` (BatchNorm1d), `[b, H, W, C]`
+ * (BatchNorm2d) or any rank: statistics run over every other axis. Training mode normalises with
+ * the batch mean and biased variance and updates the running statistics with the unbiased one,
+ * exactly as PyTorch; eval mode uses the running statistics. Names: `weight`, `bias`,
+ * `running_mean`, `running_var`.
+ */
+export class BatchNorm extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly momentum: number;
+  readonly eps: number;
+
+  constructor(channels: number, options: BatchNormOptions = {}) {
+    super();
+    this.momentum = options.momentum ?? 0.1;
+    this.eps = options.eps ?? 1e-5;
+    this.weight = this.addParameter('weight', tf.ones([channels]));
+    this.bias = this.addParameter('bias', tf.zeros([channels]));
+    this.runningMean = this.addBuffer('running_mean', tf.zeros([channels]));
+    this.runningVar = this.addBuffer('running_var', tf.ones([channels]));
+  }
+
+  /** Normalises `x`; in training also updates the running statistics (outside the gradient). */
+  apply<T extends tf.Tensor>(x: T, training: boolean): T {
+    if (!training) {
+      const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight);
+      return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T;
+    }
+    const axes = [...Array(x.rank - 1).keys()];
+    const { mean, variance } = tf.moments(x, axes);
+    this.updateRunningStats(mean, variance, x.size / x.shape[x.rank - 1]!);
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
+    return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T;
+  }
+
+  private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, count: number): void {
+    const m = this.momentum;
+    const unbiased = count > 1 ? count / (count - 1) : 1;
+    tf.tidy(() => {
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(biasedVariance, m * unbiased)));
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Module, Rng } from '@rtkd/core';
+import type { NetworkOutput, TapRole, TapShapes } from '@rtkd/models';
+
+/** What a loss sees at each step. Teacher outputs are constants (computed without the tape). */
+export interface LossContext {
+  /** The student's logits and feature taps (in the gradient tape). */
+  student: NetworkOutput;
+  /** The teacher's logits and feature taps (eval mode, no gradient). */
+  teacher: NetworkOutput;
+  /** Class labels, int32 `[b]`. */
+  labels: tf.Tensor1D;
+  /** Dataset indices of the batch's samples (CRD's memory bank needs them). */
+  indices?: Int32Array;
+  /** Current epoch, from 0. */
+  epoch: number;
+  /** False during evaluation: stateful losses must not update memory banks or running statistics. */
+  training: boolean;
+}
+
+/** Tap shapes of both networks, from a dry forward pass; passed to {@link LossDefinition.create}. */
+export interface LossShapes {
+  student: TapShapes;
+  teacher: TapShapes;
+}
+
+/** What {@link LossDefinition.create} receives besides shapes and options. */
+export interface CreateContext {
+  /** Seeded generator for the loss module's own parameters. */
+  rng: Rng;
+  /** Size of the training set (CRD's memory bank). */
+  numSamples?: number;
+}
+
+/**
+ * An initialisation stage run before the main training (AB, FSP, FT): for `epochs` epochs the
+ * trainer minimises `compute` instead of the main objective.
+ */
+export interface InitStage {
+  /** Number of epochs of the stage (RepDistiller: 30). */
+  epochs: number;
+  /** Whether the student's own parameters are trained in the stage (AB, FSP: yes; FT's paraphraser: no). */
+  trainsStudent: boolean;
+  /** Learning rate of the stage, when it differs from the main one. */
+  learningRate?: number;
+  /** The stage's objective. */
+  compute(ctx: LossContext): tf.Scalar;
+}
+
+/** A live loss, made by {@link LossDefinition.create} for one student/teacher pair. */
+export interface DistillationLoss {
+  /** The registry name it was made from. */
+  readonly name: string;
+  /** Trainable parameters and state the loss owns (regressors, embeddings, projections); may be empty. */
+  readonly module: Module;
+  /** The unweighted loss of the main stage (the trainer multiplies by the weight). */
+  compute(ctx: LossContext): tf.Scalar;
+  /** The initialisation stage, for losses that have one. */
+  readonly init?: InitStage;
+  /** False when the main stage adds nothing (AB, FSP: their transfer happens in the init stage). */
+  readonly contributesToMainStage?: boolean;
+  /** Frees the loss's tensors. */
+  dispose(): void;
+}
+
+/** Default hyper-parameters every loss has; `weight` is β, the factor on the loss in the objective. */
+export interface LossDefaults {
+  /** β: the loss's weight in `γ·CE + α·KL + Σ βᵢ·lossᵢ` (the reference recipe's value). */
+  weight: number;
+  /** γ of the reference recipe when this loss is used (e.g. KD: 0.1); 1 when absent. */
+  ceWeight?: number;
+  /** α of the reference recipe (KL to the teacher's softened logits), e.g. AFD: 0.9; 0 when absent. */
+  klWeight?: number;
+}
+
+/**
+ * A registry entry: one file per loss exports one of these. `taps` says which feature roles the
+ * loss reads (so a trainer knows what the networks must provide); `create` receives the tap
+ * shapes of both networks and builds the loss, including any trainable parameters it owns.
+ */
+export interface LossDefinition<Options extends object = Record<string, unknown>> {
+  /** Unique registry name (exported as a constant). */
+  readonly name: string;
+  /** One line for `rtkd losses`. */
+  readonly description: string;
+  /** Feature roles the loss reads. */
+  readonly taps: readonly TapRole[];
+  /** Default weight and options. */
+  readonly defaults: LossDefaults & Options;
+  /** Builds the loss for a pair of networks; options are the defaults overridden by the user's. */
+  create(shapes: LossShapes, options: LossDefaults & Options, context: CreateContext): DistillationLoss;
+}

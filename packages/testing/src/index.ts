@@ -1,0 +1,16 @@
+/**
+ * Test helpers shared by the rtkd packages (private, not published): reading the PyTorch reference
+ * data (`fixtures/golden`, or `$RTKD_GOLDEN_DIR`) and checking float32 results against it with the
+ * tolerances its README recommends.
+ */
+export {
+  goldenDir,
+  goldenFiles,
+  readGoldenFile,
+  type GoldenArray,
+  type GoldenCase,
+  type GoldenFile,
+  type GoldenValue,
+} from './golden.js';
+export { toTensor, toTensors, isGoldenArray, flatNumbers } from './convert.js';
+export { expectLossClose, expectArrayClose, expectAnalyticallyZero, scaledError, type Tolerance, TOLERANCE } from './tolerance.js';
