@@ -49,7 +49,7 @@ export class Module {
 
   /** Registers a trainable parameter; the module takes ownership of `initial` (a copy is kept). */
   protected addParameter(name: string, initial: tf.Tensor): tf.Variable {
-    this.assertFreeName(name);
+    this.assertFreeName(name, initial);
     const variable = tf.variable(initial, true);
     initial.dispose();
     this.ownParameters.set(name, variable);
@@ -58,7 +58,7 @@ export class Module {
 
   /** Registers a non-trainable state tensor (e.g. BatchNorm running mean). */
   protected addBuffer(name: string, initial: tf.Tensor): tf.Variable {
-    this.assertFreeName(name);
+    this.assertFreeName(name, initial);
     const variable = tf.variable(initial, false);
     initial.dispose();
     this.ownBuffers.set(name, variable);
@@ -132,7 +132,7 @@ export class Module {
     const badShapes = new Set(mismatch.shapeMismatches.map((m) => m.name));
     for (const [name, variable] of own) {
       const value = entries.get(name);
-      if (value && !badShapes.has(name)) variable.assign(tf.cast(value, variable.dtype));
+      if (value && !badShapes.has(name)) tf.tidy(() => variable.assign(tf.cast(value, variable.dtype)));
     }
     return mismatch;
   }
@@ -157,10 +157,16 @@ export class Module {
     return out;
   }
 
-  private assertFreeName(name: string): void {
-    if (!name || name.includes('.')) throw new Error(`Module: invalid name '${name}' (non-empty, no dots)`);
-    if (this.ownParameters.has(name) || this.ownBuffers.has(name) || this.childModules.has(name)) {
-      throw new Error(`Module: name '${name}' is already registered`);
+  /** Throws on an empty, dotted or taken name, first freeing `initial` so a failed registration leaks nothing. */
+  private assertFreeName(name: string, initial?: tf.Tensor): void {
+    let fault: string | undefined;
+    if (!name || name.includes('.')) fault = `Module: invalid name '${name}' (non-empty, no dots)`;
+    else if (this.ownParameters.has(name) || this.ownBuffers.has(name) || this.childModules.has(name)) {
+      fault = `Module: name '${name}' is already registered`;
+    }
+    if (fault) {
+      initial?.dispose();
+      throw new Error(fault);
     }
   }
 }

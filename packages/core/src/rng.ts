@@ -39,7 +39,6 @@ export class Rng {
   private s1 = 0;
   private s2 = 0;
   private s3 = 0;
-  private spareNormal: number | undefined;
 
   /** @param seed any integer; the same seed always gives the same sequence. */
   constructor(seed: number) {
@@ -57,7 +56,6 @@ export class Rng {
   setState(state: RngState): void {
     if (state.length !== 4 || state.every((w) => w === 0)) throw new Error('Rng: state must be four words, not all zero');
     [this.s0, this.s1, this.s2, this.s3] = state.map((w) => w >>> 0) as [number, number, number, number];
-    this.spareNormal = undefined;
   }
 
   /** A new generator whose sequence depends on this one's seed state and on `label`, not on later draws. */
@@ -97,19 +95,12 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
-  /** A Gaussian sample (Box–Muller). */
+  /** A Gaussian sample (Box–Muller; two uniforms per sample, so the state alone determines the sequence). */
   normal(mean = 0, std = 1): number {
-    if (this.spareNormal !== undefined) {
-      const z = this.spareNormal;
-      this.spareNormal = undefined;
-      return mean + std * z;
-    }
     let u = 0;
     while (u === 0) u = this.uniform();
     const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
-    return mean + std * r * Math.cos(2 * Math.PI * v);
+    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
   /** Fills a new Float32Array of `size` Gaussian samples. */

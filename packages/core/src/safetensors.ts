@@ -165,10 +165,9 @@ function parseEntry(name: string, value: unknown, source: string): HeaderEntry {
   if (shape === undefined) throw fault('has no shape');
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw fault(`has an invalid shape ${JSON.stringify(shape)}`);
   if (offsets === undefined) throw fault('has no data_offsets');
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
-    throw fault(`has invalid data_offsets ${JSON.stringify(offsets)} (want [begin, end], 0 ≤ begin ≤ end)`);
-  }
-  const [begin, end] = offsets as [number, number];
+  const valid = Array.isArray(offsets) && offsets.length === 2 && offsets.every(isNonNegativeInteger);
+  const [begin, end] = (valid ? offsets : [1, 0]) as [number, number];
+  if (begin > end) throw fault(`has invalid data_offsets ${JSON.stringify(offsets)} (want [begin, end], 0 ≤ begin ≤ end)`);
   const expected = elementCount(shape) * dtypeSize(dtype);
   if (end - begin !== expected) {
     throw new SafetensorsError(source, `tensor '${name}' holds ${end - begin} bytes, but shape [${shape.join(',')}] × ${dtype} needs ${expected}`);
@@ -243,8 +242,8 @@ function checkedMetadata(metadata: Readonly<Record<string, string>>): Record<str
 
 function checkWritable(name: string, entry: SafetensorsEntry): void {
   if (name === METADATA_KEY) throw new Error(`writeSafetensors: '${METADATA_KEY}' is reserved and cannot name a tensor`);
+  if (!entry.shape.every((d: number) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`writeSafetensors: tensor '${name}' has an invalid shape [${entry.shape.join(',')}]`);
   if (!isDtype(entry.dtype)) throw new Error(`writeSafetensors: tensor '${name}' has unknown dtype ${JSON.stringify(entry.dtype)}`);
-  if (!entry.shape.every(isNonNegativeInteger)) throw new Error(`writeSafetensors: tensor '${name}' has an invalid shape [${entry.shape.join(',')}]`);
   if (!(entry.data instanceof ARRAY_TYPES[entry.dtype])) {
     throw new Error(`writeSafetensors: tensor '${name}' (${entry.dtype}) needs a ${ARRAY_TYPES[entry.dtype].name}, got ${entry.data.constructor.name}`);
   }
