@@ -11,7 +11,9 @@ export interface SoftPool2dOptions {
 
 /** Window geometry with both axes spelled out. */
 export interface PoolGeometry {
+  /** Window size `[kh, kw]`. */
   kernel: [number, number];
+  /** Step between windows `[sh, sw]`. */
   strides: [number, number];
 }
 

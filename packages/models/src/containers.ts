@@ -1,0 +1,24 @@
+import { Module } from '@rtkd/core';
+
+/** A list of modules named `0`, `1`, … like PyTorch's `nn.Sequential` (state-dict names `layer1.0.…`). */
+export class ModuleList<M extends Module> extends Module {
+  /** The modules in order. */
+  readonly items: readonly M[];
+
+  constructor(items: readonly M[]) {
+    super();
+    items.forEach((item, i) => this.addModule(String(i), item));
+    this.items = items;
+  }
+}
+
+/** A module holding one child under `name`, to reproduce a PyTorch wrapper's naming (`block1.layer.0`). */
+export class Wrapper<M extends Module> extends Module {
+  /** The wrapped module. */
+  readonly inner: M;
+
+  constructor(name: string, inner: M) {
+    super();
+    this.inner = this.addModule(name, inner);
+  }
+}

@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchNorm, Conv2d, Linear, Module, type Rng } from '@rtkd/core';
+import { ModuleList } from './containers.js';
+import { Network } from './network.js';
+import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
+import type { NetworkOutput } from './taps.js';
+
+/** The projection shortcut `downsample = Sequential(Conv2d 1×1 stride s, BatchNorm2d)`: names `0.weight`, `1.*`. */
+class Downsample extends Module {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm;
+
+  constructor(inChannels: number, outChannels: number, stride: number, rng: Rng) {
+    super();
+    this.conv = this.addModule('0', new Conv2d(inChannels, outChannels, 1, rng, { stride, padding: 'valid' }));
+    this.bn = this.addModule('1', new BatchNorm(outChannels));
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x), training);
+  }
+}
+
+/** A post-activation basic block: conv3×3-BN-ReLU-conv3×3-BN, plus the shortcut, then ReLU. */
+class ResNetBlock extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm;
+  readonly downsample: Downsample | undefined;
+
+  constructor(inChannels: number, width: number, stride: number, rng: Rng) {
+    super();
+    // Stride-2 3×3 convs need the numeric pad 1 ('same' pads asymmetrically in TF).
+    this.conv1 = this.addModule('conv1', new Conv2d(inChannels, width, 3, rng.fork('conv1'), { stride, padding: 1 }));
+    this.bn1 = this.addModule('bn1', new BatchNorm(width));
+    this.conv2 = this.addModule('conv2', new Conv2d(width, width, 3, rng.fork('conv2'), { padding: 1 }));
+    this.bn2 = this.addModule('bn2', new BatchNorm(width));
+    this.downsample = stride !== 1 || inChannels !== width
+      ? this.addModule('downsample', new Downsample(inChannels, width, stride, rng.fork('downsample')))
+      : undefined;
+  }
+
+  /** Returns the block output (after the final ReLU) and the residual sum before it. */
+  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; preact: tf.Tensor4D } {
+    const h = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    const residual = this.bn2.apply(this.conv2.apply(h), training);
+    const shortcut = this.downsample ? this.downsample.apply(x, training) : x;
+    const preact = tf.add(residual, shortcut) as tf.Tensor4D;
+    return { out: tf.relu(preact), preact };
+  }
+}
+
+/**
+ * The CIFAR ResNet of RepDistiller (`models/resnet.py`): conv3×3-BN-ReLU stem, three stages of
+ * basic blocks (strides 1, 2, 2), global average pooling, a linear classifier. Conv weights are
+ * Kaiming-normal (fan_out), BatchNorm γ = 1, β = 0, the classifier has PyTorch's default init.
+ */
+export class ResNet extends Network {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly stages: readonly ModuleList<ResNetBlock>[];
+  readonly fc: Linear;
+
+  constructor(name: string, spec: ResNetSpec, numClasses: number, rng: Rng) {
+    super(name, 'resnet', numClasses);
+    const n = blocksPerStage(spec);
+    const [stem, ...widths] = stageWidths(spec);
+    this.conv1 = this.addModule('conv1', new Conv2d(3, stem, 3, rng.fork('conv1'), { padding: 1 }));
+    this.bn1 = this.addModule('bn1', new BatchNorm(stem));
+    let inChannels = stem;
+    this.stages = widths.map((width, s) => {
+      const blocks = Array.from({ length: n }, (_, b) => {
+        const block = new ResNetBlock(inChannels, width, b === 0 && s > 0 ? 2 : 1, rng.fork(`layer${s + 1}.${b}`));
+        inChannels = width;
+        return block;
+      });
+      return this.addModule(`layer${s + 1}`, new ModuleList(blocks));
+    });
+    this.fc = this.addModule('fc', new Linear(inChannels, numClasses, rng.fork('fc')));
+  }
+
+  protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
+    const stem = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    const stages: tf.Tensor4D[] = [];
+    const preactStages: tf.Tensor4D[] = [];
+    const blocks: tf.Tensor4D[] = [];
+    let h = stem;
+    for (const stage of this.stages) {
+      let preact = h;
+      for (const block of stage.items) {
+        ({ out: h, preact } = block.apply(h, training));
+        blocks.push(h);
+      }
+      stages.push(h);
+      preactStages.push(preact);
+    }
+    const pool = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    const logits = this.fc.apply(pool) as tf.Tensor2D;
+    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+  }
+}

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  entryToTensor,
+  type Module,
+  readSafetensors,
+  type SafetensorsEntry,
+  type StateDictMismatch,
+  tensorToEntry,
+  writeFileAtomic,
+  writeSafetensors,
+} from '@rtkd/core';
+
+/** Where weights come from: a safetensors file path, safetensors bytes, or named tensors. */
+export type WeightSource = string | Uint8Array | ReadonlyMap<string, tf.Tensor>;
+
+/** How weight tensors are laid out. */
+export type WeightLayout = 'tf' | 'pytorch';
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions {
+  /** Require an exact match of names and shapes (default true); otherwise load what fits. */
+  strict?: boolean;
+  /**
+   * `'tf'` (default): conv `[kh,kw,in,out]`, linear `[in,out]`, as rtkd saves them.
+   * `'pytorch'`: raw PyTorch tensors (conv `[out,in,kh,kw]`, linear `[out,in]`), converted on load.
+   */
+  layout?: WeightLayout;
+}
+
+/** The layout description written into the metadata of saved weights. */
+export const TF_LAYOUT_DESCRIPTION = 'conv2d [kh,kw,in,out]; linear [in,out]; BN vectors [C]; PyTorch state_dict names as keys';
+
+const IGNORED_SUFFIX = '.num_batches_tracked';
+
+/**
+ * Converts one PyTorch-layout weight to TF layout by rank: 4-D conv `[out,in,kh,kw]` →
+ * `[kh,kw,in,out]`, 2-D linear `[out,in]` → `[in,out]`; other ranks are returned unchanged (a clone).
+ */
+export function fromPytorchLayout(tensor: tf.Tensor): tf.Tensor {
+  if (tensor.rank === 4) return tf.transpose(tensor, [2, 3, 1, 0]);
+  if (tensor.rank === 2) return tf.transpose(tensor);
+  return tf.clone(tensor);
+}
+
+/** The inverse of {@link fromPytorchLayout}: conv `[kh,kw,in,out]` → `[out,in,kh,kw]`, linear `[in,out]` → `[out,in]`. */
+export function toPytorchLayout(tensor: tf.Tensor): tf.Tensor {
+  if (tensor.rank === 4) return tf.transpose(tensor, [3, 2, 0, 1]);
+  if (tensor.rank === 2) return tf.transpose(tensor);
+  return tf.clone(tensor);
+}
+
+/**
+ * Loads PyTorch-named weights (parameters and BatchNorm running statistics) into `network`.
+ * `*.num_batches_tracked` entries are ignored. With `strict` (default) any missing or unexpected
+ * name or shape mismatch throws a `StateDictError` that lists them all, and nothing is changed.
+ * Returns the mismatch report. Tensors passed in a Map are not disposed.
+ *
+ * @example
+ * const net = createModel('resnet20', { numClasses: 10 });
+ * await loadWeights(net, 'resnet20.safetensors');
+ */
+export async function loadWeights(network: Module, source: WeightSource, options: LoadWeightsOptions = {}): Promise<StateDictMismatch> {
+  const label = typeof source === 'string' ? source : source instanceof Uint8Array ? '<safetensors bytes>' : '<tensor map>';
+  const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+  const owned: tf.Tensor[] = [];
+  try {
+    let tensors: ReadonlyMap<string, tf.Tensor>;
+    if (bytes instanceof Uint8Array) {
+      tensors = entriesToTensors(readSafetensors(bytes, label).tensors);
+      owned.push(...tensors.values());
+    } else {
+      tensors = bytes;
+    }
+    tensors = new Map([...tensors].filter(([name]) => !name.endsWith(IGNORED_SUFFIX)));
+    if (options.layout === 'pytorch') {
+      tensors = new Map([...tensors].map(([name, t]) => [name, fromPytorchLayout(t)]));
+      owned.push(...tensors.values());
+    }
+    const owner = `${(network as { name?: string }).name ?? network.constructor.name} ← ${label}`;
+    // tidy: Module.loadStateDict assigns a cast copy of each value, which nothing else frees.
+    const source = tensors;
+    return tf.tidy(() => network.loadStateDict(source, { strict: options.strict ?? true, owner }) as unknown as tf.TensorContainer) as unknown as StateDictMismatch;
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+function entriesToTensors(entries: ReadonlyMap<string, SafetensorsEntry>): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, entry] of entries) {
+    // num_batches_tracked is int64 and may exceed int32; it is ignored anyway.
+    if (!name.endsWith(IGNORED_SUFFIX)) out.set(name, entryToTensor(entry));
+  }
+  return out;
+}
+
+/** The metadata rtkd writes with saved weights (user `metadata` entries are added and win). */
+function weightsMetadata(network: Module, metadata: Record<string, string>): Record<string, string> {
+  const { name, numClasses } = network as { name?: string; numClasses?: number };
+  return {
+    format: 'rtkd-weights',
+    ...(name ? { model: name } : {}),
+    ...(numClasses ? { num_classes: String(numClasses) } : {}),
+    layout: TF_LAYOUT_DESCRIPTION,
+    ...metadata,
+  };
+}
+
+/** The network's weights (state-dict order, PyTorch names, TF layout) as safetensors bytes. */
+export function serializeWeights(network: Module, metadata: Record<string, string> = {}): Uint8Array {
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const [name, variable] of network.stateDict()) entries.set(name, tensorToEntry(variable));
+  return writeSafetensors(entries, weightsMetadata(network, metadata));
+}
+
+/**
+ * Saves the network's parameters and BatchNorm running statistics to `path` (safetensors,
+ * PyTorch names, TF layout; written atomically). Metadata records the model name and class count.
+ */
+export async function saveWeights(network: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, serializeWeights(network, metadata));
+}

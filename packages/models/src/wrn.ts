@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchNorm, Conv2d, Linear, Module, type Rng, zeros } from '@rtkd/core';
+import { ModuleList, Wrapper } from './containers.js';
+import { Network } from './network.js';
+import { blocksPerStage, stageWidths, type WideResNetSpec } from './specs.js';
+import type { NetworkOutput } from './taps.js';
+
+/**
+ * A pre-activation basic block: BN-ReLU-conv3×3-BN-ReLU-conv3×3 plus the shortcut (identity, or a
+ * 1×1 conv of the activated input when the width changes). Dropout rate 0.
+ */
+class WideBasicBlock extends Module {
+  readonly bn1: BatchNorm;
+  readonly conv1: Conv2d;
+  readonly bn2: BatchNorm;
+  readonly conv2: Conv2d;
+  readonly convShortcut: Conv2d | undefined;
+
+  constructor(inChannels: number, width: number, stride: number, rng: Rng) {
+    super();
+    this.bn1 = this.addModule('bn1', new BatchNorm(inChannels));
+    this.conv1 = this.addModule('conv1', new Conv2d(inChannels, width, 3, rng.fork('conv1'), { stride, padding: 1 }));
+    this.bn2 = this.addModule('bn2', new BatchNorm(width));
+    this.conv2 = this.addModule('conv2', new Conv2d(width, width, 3, rng.fork('conv2'), { padding: 1 }));
+    if (inChannels === width && stride !== 1) throw new Error('WideResNet: a strided block must change the width');
+    this.convShortcut = inChannels !== width
+      ? this.addModule('convShortcut', new Conv2d(inChannels, width, 1, rng.fork('convShortcut'), { stride, padding: 'valid' }))
+      : undefined;
+  }
+
+  /** Returns the residual sum, and bn1 of the input before (`normed`) and after (`activated`) its ReLU. */
+  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; normed: tf.Tensor4D; activated: tf.Tensor4D } {
+    const normed = this.bn1.apply(x, training);
+    const activated = tf.relu(normed);
+    const h = tf.relu(this.bn2.apply(this.conv1.apply(activated), training));
+    const residual = this.conv2.apply(h);
+    const shortcut = this.convShortcut ? this.convShortcut.apply(activated) : x;
+    return { out: tf.add(shortcut, residual) as tf.Tensor4D, normed, activated };
+  }
+}
+
+/**
+ * The pre-activation Wide ResNet of RepDistiller (`models/wrn.py`): conv3×3 stem, three stages
+ * (`block1..3.layer.i`, strides 1, 2, 2), final BN-ReLU, global average pooling, a linear
+ * classifier. Conv weights N(0, 2/(k²·out)), BatchNorm γ = 1, β = 0, classifier bias 0 (weight:
+ * PyTorch's default init).
+ */
+export class WideResNet extends Network {
+  readonly conv1: Conv2d;
+  readonly stages: readonly Wrapper<ModuleList<WideBasicBlock>>[];
+  readonly bn1: BatchNorm;
+  readonly fc: Linear;
+
+  constructor(name: string, spec: WideResNetSpec, numClasses: number, rng: Rng) {
+    super(name, 'wrn', numClasses);
+    const n = blocksPerStage(spec);
+    const [stem, ...widths] = stageWidths(spec);
+    this.conv1 = this.addModule('conv1', new Conv2d(3, stem, 3, rng.fork('conv1'), { padding: 1 }));
+    let inChannels = stem;
+    this.stages = widths.map((width, s) => {
+      const blocks = Array.from({ length: n }, (_, b) => {
+        const block = new WideBasicBlock(inChannels, width, b === 0 && s > 0 ? 2 : 1, rng.fork(`block${s + 1}.layer.${b}`));
+        inChannels = width;
+        return block;
+      });
+      return this.addModule(`block${s + 1}`, new Wrapper('layer', new ModuleList(blocks)));
+    });
+    this.bn1 = this.addModule('bn1', new BatchNorm(inChannels));
+    this.fc = this.addModule('fc', new Linear(inChannels, numClasses, rng.fork('fc'), { biasInit: zeros }));
+  }
+
+  protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
+    const stem = this.conv1.apply(x);
+    const stages: tf.Tensor4D[] = [];
+    const normedInputs: tf.Tensor4D[] = [];
+    const activatedInputs: tf.Tensor4D[] = [];
+    let h = stem;
+    for (const stage of this.stages) {
+      for (const block of stage.inner.items) {
+        const result = block.apply(h, training);
+        normedInputs.push(result.normed);
+        activatedInputs.push(result.activated);
+        h = result.out;
+      }
+      stages.push(h);
+    }
+    const normed = this.bn1.apply(h, training);
+    const activated = tf.relu(normed);
+    const pool = tf.mean(activated, [1, 2]) as tf.Tensor2D;
+    const logits = this.fc.apply(pool) as tf.Tensor2D;
+    const perStage = this.stages[0]!.inner.items.length;
+    // RepDistiller preact=True: each stage output through the BatchNorm that reads it next.
+    const preactStages = [normedInputs[perStage]!, normedInputs[2 * perStage]!, normed];
+    // AFD: relu(bn1) of every block input but the first, then the final relu(bn1(out)).
+    const blocks = [...activatedInputs.slice(1), activated];
+    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+  }
+}
