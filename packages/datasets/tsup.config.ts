@@ -7,5 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  tsconfig: 'tsconfig.build.json',
+  // `digits` locates the mnist package with createRequire(import.meta.url); shim it in the CJS build.
+  shims: true,
 });

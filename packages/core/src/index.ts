@@ -4,3 +4,21 @@ export { Rng, type RngState } from './rng.js';
 export { Module, StateDictError, type StateDictMismatch } from './module.js';
 export { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform, xavierNormal, zeros, ones } from './init.js';
 export { Conv2d, Linear, BatchNorm, type Conv2dOptions, type BatchNormOptions, type Padding } from './nn.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  tensorToEntry,
+  entryToTensor,
+  dtypeSize,
+  SafetensorsError,
+  SAFETENSORS_DTYPES,
+  type SafetensorsEntry,
+  type SafetensorsDtype,
+  type SafetensorsArrays,
+  type SafetensorsContent,
+} from './safetensors.js';
+export { writeFileAtomic } from './fs.js';
+export { initBackend, describeBackend, type BackendName, type BackendReport, type BackendOptions } from './backend/init-backend.js';
+export { registerTrainingKernels, type KernelBackendName } from './backend/register-kernels.js';

@@ -22,6 +22,18 @@ export class DatasetError extends Error {
   }
 }
 
+/** The dataset's files are not under the root (so `download: true` may fetch them). */
+export class MissingDataError extends DatasetError {
+  /**
+   * @param path what was looked for
+   * @param fault what is missing
+   */
+  constructor(path: string, fault: string) {
+    super(path, fault);
+    this.name = 'MissingDataError';
+  }
+}
+
 /** A download that failed (HTTP error, dropped connection, md5 mismatch); no file is left under the final name. */
 export class DownloadError extends DatasetError {
   /** The URL that was fetched. */

@@ -1,11 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Pad (positive) or crop (negative) amounts of one spatial axis. */
-export interface Edge {
-  before: number;
-  after: number;
-}
-
 /** `computeConv2DInfo` for the NHWC, dilation-1 convolutions whose gradients we compute. */
 export function convInfoNHWC(
   xShape: readonly number[],

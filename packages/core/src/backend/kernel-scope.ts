@@ -8,11 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 export class KernelScope {
   private readonly made: tf.TensorInfo[] = [];
 
+  private readonly backend: tf.KernelBackend;
+
   constructor(
-    private readonly backend: tf.KernelBackend,
+    backend: object,
     private readonly backendName: string,
     private readonly caller: string,
-  ) {}
+  ) {
+    this.backend = backend as tf.KernelBackend;
+  }
 
   /** Runs kernel `name` of this backend; its output is freed by {@link finish} unless returned. */
   run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
@@ -48,4 +52,11 @@ export function markKernel<F extends tf.KernelFunc>(fn: F): F {
 /** True when `fn` was made by {@link markKernel}. */
 export function isOurKernel(fn: tf.KernelFunc | undefined): boolean {
   return fn !== undefined && (fn as unknown as Record<symbol, boolean>)[RTKD_KERNEL] === true;
+}
+
+/** Input `name` of a kernel call, or an error naming the kernel. */
+export function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new Error(`${kernel}: missing input '${name}'`);
+  return t;
 }

@@ -58,8 +58,9 @@ export function installWasmThreadPatch(threads: number): WasmThreadPatch {
 
   const OriginalBlob = globalThis.Blob;
   class RecordingBlob extends OriginalBlob {
-    constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
-      super(parts, options);
+    constructor(...args: ConstructorParameters<typeof Blob>) {
+      super(...args);
+      const parts = args[0];
       if (parts?.every((p) => typeof p === 'string')) texts.set(this, parts.join(''));
     }
   }
