@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** PyTorch `F.normalize(x, dim=axis)`: `x / max(‖x‖₂, 1e-12)` along `axis`. */
+/**
+ * PyTorch `F.normalize(x, dim=axis)`: `x / max(‖x‖₂, 1e-12)` along `axis`. Computed as
+ * `x / sqrt(max(‖x‖², 1e-24))` (same values) so that an all-zero vector gets a finite gradient.
+ */
 export function l2Normalize<T extends tf.Tensor>(x: T, axis = -1): T {
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.sum(tf.square(x), axis, true));
-    return tf.div(x, tf.maximum(norm, 1e-12)) as T;
+    const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(x), axis, true), 1e-24));
+    return tf.div(x, norm) as T;
   });
 }
 

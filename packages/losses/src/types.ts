@@ -43,6 +43,8 @@ export interface InitStage {
   trainsStudent: boolean;
   /** Learning rate of the stage, when it differs from the main one. */
   learningRate?: number;
+  /** The loss-owned variables the stage trains (e.g. FT's paraphraser, AB's connectors). */
+  readonly parameters: readonly tf.Variable[];
   /** The stage's objective. */
   compute(ctx: LossContext): tf.Scalar;
 }
@@ -53,6 +55,11 @@ export interface DistillationLoss {
   readonly name: string;
   /** Trainable parameters and state the loss owns (regressors, embeddings, projections); may be empty. */
   readonly module: Module;
+  /**
+   * The loss-owned variables the main stage trains; when absent, all of `module.parameters()`
+   * (FT trains only its translator there, AB and FSP nothing).
+   */
+  readonly trainableParameters?: readonly tf.Variable[];
   /** The unweighted loss of the main stage (the trainer multiplies by the weight). */
   compute(ctx: LossContext): tf.Scalar;
   /** The initialisation stage, for losses that have one. */
@@ -71,6 +78,8 @@ export interface LossDefaults {
   ceWeight?: number;
   /** α of the reference recipe (KL to the teacher's softened logits), e.g. AFD: 0.9; 0 when absent. */
   klWeight?: number;
+  /** Temperature of that KL term (the literature's 4 when absent). */
+  temperature?: number;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Test helpers shared by the rtkd packages (private, not published): reading the PyTorch reference
  * data (`fixtures/golden`, or `$RTKD_GOLDEN_DIR`) and checking float32 results against it with the
- * tolerances its README recommends.
+ * tolerances its README recommends; a tiny student/teacher pair for smoke-training losses.
  */
 export {
   goldenDir,
@@ -14,3 +14,4 @@ export {
 } from './golden.js';
 export { toTensor, toTensors, isGoldenArray, flatNumbers } from './convert.js';
 export { expectLossClose, expectArrayClose, expectAnalyticallyZero, scaledError, type Tolerance, TOLERANCE } from './tolerance.js';
+export { makeDistillFixture, createLossFor, distillStep, type DistillFixture } from './distill-step.js';

@@ -1,0 +1,31 @@
+// The one module that registers the built-in losses (imported once by index.ts).
+import { activationBoundary } from './ab.js';
+import { afd } from './afd.js';
+import { attentionTransfer } from './at.js';
+import { correlationCongruence } from './cc.js';
+import { contrastiveRepresentation } from './crd.js';
+import { fitNet } from './fitnet.js';
+import { flowOfSolutionProcedure } from './fsp.js';
+import { factorTransfer } from './ft.js';
+import { knowledgeDistillation } from './kd.js';
+import { neuronSelectivityTransfer } from './nst.js';
+import { probabilisticKnowledgeTransfer } from './pkt.js';
+import { registerLoss } from './registry.js';
+import { relationalKnowledgeDistillation } from './rkd.js';
+import { similarityPreserving } from './sp.js';
+import { variationalInformationDistillation } from './vid.js';
+
+registerLoss(knowledgeDistillation);
+registerLoss(fitNet);
+registerLoss(attentionTransfer);
+registerLoss(similarityPreserving);
+registerLoss(correlationCongruence);
+registerLoss(variationalInformationDistillation);
+registerLoss(relationalKnowledgeDistillation);
+registerLoss(probabilisticKnowledgeTransfer);
+registerLoss(activationBoundary);
+registerLoss(factorTransfer);
+registerLoss(flowOfSolutionProcedure);
+registerLoss(neuronSelectivityTransfer);
+registerLoss(contrastiveRepresentation);
+registerLoss(afd);
