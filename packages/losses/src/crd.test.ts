@@ -167,4 +167,20 @@ describe('crd: contrastive representation distillation', () => {
     tf.dispose([fs, ft]);
     loss.dispose();
   });
+  it('crd: getState/setState restore the negative sampler, so a resumed run draws the same negatives', () => {
+    const loss = createCrdLoss(shapes, options, { rng: new Rng(3), numSamples: N });
+    const fs = tf.tensor2d([[1, 2, 3], [0.5, -1, 2]]);
+    const ft = tf.tensor2d([[1, 0, 0, 2, 1], [0, 1, 3, 0, -1]]);
+    const ctx = contextOf(fs, ft, Int32Array.from([0, 4]), false);
+    const value = () => tf.tidy(() => loss.compute(ctx).dataSync()[0]!);
+    const state = JSON.parse(JSON.stringify(loss.getState!()));
+    const first = value();
+    const draws = [value(), value(), value()];
+    expect(draws.some((v) => v !== first)).toBe(true);
+    loss.setState!(state);
+    expect(value()).toBe(first);
+    loss.dispose();
+    fs.dispose();
+    ft.dispose();
+  });
 });

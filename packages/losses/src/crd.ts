@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear, Module, type Rng } from '@rtkd/core';
+import { Linear, Module, type Rng, type RngState } from '@rtkd/core';
 import { assertRank, l2Normalize } from './ops.js';
 import type { CreateContext, DistillationLoss, LossContext, LossDefinition, LossShapes } from './types.js';
 
@@ -218,6 +218,9 @@ export function createCrdLoss(shapes: LossShapes, options: CrdOptions, context: 
     module,
     computeWithSamples,
     compute: (ctx) => computeWithSamples(ctx, drawContrastIndices(batchIndices(ctx), options.numNegatives, numSamples, sampler)),
+    // The negative sampler lives outside the module's tensors: checkpoints carry its state.
+    getState: () => ({ sampler: sampler.getState() }),
+    setState: (state: unknown) => sampler.setState((state as { sampler: RngState }).sampler),
     dispose: () => module.dispose(),
   };
 }

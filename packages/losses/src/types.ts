@@ -66,6 +66,10 @@ export interface DistillationLoss {
   readonly init?: InitStage;
   /** False when the main stage adds nothing (AB, FSP: their transfer happens in the init stage). */
   readonly contributesToMainStage?: boolean;
+  /** JSON-serialisable state kept outside `module`'s tensors (e.g. CRD's sampler), stored in checkpoints. */
+  getState?(): unknown;
+  /** Restores what {@link getState} returned, on resume. */
+  setState?(state: unknown): void;
   /** Frees the loss's tensors. */
   dispose(): void;
 }
