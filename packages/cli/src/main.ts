@@ -1,0 +1,60 @@
+import type { Command, CommandIo } from './command.js';
+import { dataCommand } from './commands/data.js';
+import { evalCommand } from './commands/eval.js';
+import { lossesCommand } from './commands/losses.js';
+import { modelsCommand } from './commands/models.js';
+import { quickstartCommand } from './commands/quickstart.js';
+import { distillCommand, trainCommand } from './commands/train.js';
+import { optionHelp, parseOptions, UsageError } from './options.js';
+
+/** Every sub-command of `rtkd`, in help order. */
+export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand];
+
+const defaultIo: CommandIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'rtkd — knowledge distillation for image classification on TensorFlow.js',
+    '',
+    'Usage: rtkd <command> [options]   (rtkd <command> --help for its options)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  return [`Usage: rtkd ${command.name} ${command.usage}`.trimEnd(), '', command.summary, '', 'Options:', optionHelp(command.options)].join('\n');
+}
+
+/**
+ * Runs the `rtkd` command line (without the leading `node rtkd`) and resolves to the exit code:
+ * 0 success, 1 a failed check or run, 2 a usage error.
+ *
+ * @example
+ * const code = await runCli(['models']);
+ */
+export async function runCli(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command) throw new UsageError(`rtkd: unknown command '${name}'. Commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const { values, positionals } = parseOptions(rest, command.options, command.name);
+    if (values.help) {
+      io.out(commandHelp(command));
+      return 0;
+    }
+    return await command.run(values, positionals, io);
+  } catch (error) {
+    io.err(error instanceof UsageError ? error.message : `rtkd ${name}: ${(error as Error).message}`);
+    if (process.env.RTKD_DEBUG && error instanceof Error && error.stack) io.err(error.stack);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
