@@ -41,7 +41,6 @@ export const OPTION_SPECS = {
   'test-subset': { kind: 'integer', help: 'use only the first N test images', min: 1 },
   'checkpoint-every': { kind: 'integer', help: 'also checkpoint every N steps (0: epoch ends only)', min: 0 },
   backend: { kind: 'string', help: 'compute backend', choices: ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] },
-  threads: { kind: 'integer', help: 'wasm threads', min: 1 },
   seed: { kind: 'integer', help: 'random seed (init, data order, augmentation)' },
   out: { kind: 'string', help: 'run directory' },
   resume: { kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
