@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: node bench/step.mjs [options]
-  --backends LIST   comma-separated: node-gpu,node,wasm,cpu (default: every one that loads; cpu included)
+  --backends LIST   comma-separated: node-gpu,node,native,wasm,cpu (default: every one that loads; cpu included)
   --threads LIST    wasm thread counts to run, e.g. 1,2 (default: 1 and all cores)
   --steps N         timed steps (default 5; cpu: 1, it takes ~1 min per step)
   --warmup N        untimed steps first (default 2; cpu: 0)
@@ -55,7 +55,7 @@ if (opts.child) {
 // ---------------------------------------------------------------- parent: plan, spawn, table
 
 async function runParent() {
-  const backends = (opts.backends ?? 'node-gpu,node,wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
+  const backends = (opts.backends ?? 'node-gpu,node,native,wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
   const explicit = opts.backends !== undefined;
   const cores = Math.min(os.availableParallelism(), 8);
   const threadList = opts.threads
@@ -63,8 +63,8 @@ async function runParent() {
     : [...new Set([1, cores])];
   const configs = [];
   for (const b of backends) {
-    if (!['node-gpu', 'node', 'wasm', 'cpu'].includes(b)) throw new Error(`unknown backend '${b}' in --backends`);
-    if (b === 'wasm') for (const t of threadList) configs.push({ backend: b, threads: t });
+    if (!['node-gpu', 'node', 'native', 'wasm', 'cpu'].includes(b)) throw new Error(`unknown backend '${b}' in --backends`);
+    if (b === 'wasm' || b === 'native') for (const t of threadList) configs.push({ backend: b, threads: t });
     else configs.push({ backend: b, threads: undefined });
   }
   console.log(`rtkd bench: ${opts.model}, batch ${opts.batch}, 32×32×3, 100 classes; node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);

@@ -26,20 +26,22 @@ describe('initBackend', () => {
     await expect(initBackend('node')).rejects.toThrow(/initBackend\('node'\): cannot load: @tensorflow\/tfjs-node is not installed/);
   });
 
+  // With @rtkd/native built, 'auto' picks it before wasm (see native-backend.test.ts): exclude it here.
   it.skipIf(hasTfjsNode || hasTfjsNodeGpu)("'auto' falls back to wasm and says why it skipped tfjs-node", async () => {
     const lines: string[] = [];
-    const report = await initBackend('auto', { log: (line) => lines.push(line) });
+    const report = await initBackend('auto', { log: (line) => lines.push(line), exclude: ['native'] });
     expect(report.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'node']);
+    expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'node', 'native']);
     expect(report.skipped[0]!.reason).toMatch(/@tensorflow\/tfjs-node-gpu is not installed/);
     expect(report.skipped[1]!.reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
+    expect(report.skipped[2]!.reason).toBe('excluded by the exclude option');
     expect(report.simd).toBe(true);
     expect(report.kernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'Cast']);
     // Default threads: the machine's cores (at most 8), unless a note says why not.
     const wanted = Math.min(os.availableParallelism(), 8);
     if (report.threads !== wanted) expect(report.notes.join('\n')).toMatch(/thread/);
-    expect(lines.filter((l) => l.startsWith('backend: skipped'))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('backend: skipped'))).toHaveLength(3);
     expect(lines).toContain(`backend: wasm (SIMD; ${report.threads} thread${report.threads === 1 ? '' : 's'}; kernels: Conv2DBackpropFilter, Conv2DBackpropInput, Identity, Cast)`);
   });
 

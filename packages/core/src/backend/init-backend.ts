@@ -1,11 +1,12 @@
 import os from 'node:os';
 import '../gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { tryNativeBackend } from './native-backend.js';
 import { registerTrainingKernels } from './register-kernels.js';
 import { installWasmThreadPatch, MAX_WASM_THREADS, THREAD_PATCH_WASM_VERSION } from './wasm-threads.js';
 
 /** A backend @rtkd/core can run on, fastest first; `auto` tries them in this order. */
-export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type BackendName = 'node-gpu' | 'node' | 'native' | 'wasm' | 'cpu';
 
 /** What {@link initBackend} got, and why it did not get the faster ones. */
 export interface BackendReport {
@@ -28,7 +29,7 @@ export interface BackendReport {
 /** Options of {@link initBackend}. */
 export interface BackendOptions {
   /**
-   * wasm only: XNNPACK threads. Default: the machine's cores (`os.availableParallelism()`), at
+   * native: the addon's thread pool (default: the machine's cores). wasm: XNNPACK threads. Default: the machine's cores (`os.availableParallelism()`), at
    * most 8. `1` turns threads off. More than one needs a patch of tfjs-backend-wasm 4.22's Node
    * path; if it fails, wasm runs on 1 thread and a note says why. The thread count is fixed at the
    * first wasm init of the process.
@@ -36,9 +37,11 @@ export interface BackendOptions {
   threads?: number;
   /** Receives one line per decision (backend chosen, backends skipped, thread notes). Default: silent. */
   log?: (line: string) => void;
+  /** With `auto`: backends not to try (reported as skipped), e.g. `['native']` to compare against wasm. */
+  exclude?: readonly BackendName[];
 }
 
-const ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['node-gpu', 'node', 'native', 'wasm', 'cpu'];
 
 const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',
@@ -65,6 +68,10 @@ export async function initBackend(name: 'auto' | BackendName = 'auto', options: 
   const candidates = name === 'auto' ? ORDER : [name];
   const skipped: BackendReport['skipped'] = [];
   for (const candidate of candidates) {
+    if (name === 'auto' && options.exclude?.includes(candidate)) {
+      skipped.push({ name: candidate, reason: 'excluded by the exclude option' });
+      continue;
+    }
     try {
       const report: BackendReport = { name: candidate, skipped, ...(await tryBackend(candidate, options)) };
       for (const s of skipped) log(`backend: skipped ${s.name}: ${s.reason}`);
@@ -98,6 +105,11 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<A
     case 'node-gpu':
     case 'node':
       return tryNode(name);
+    case 'native': {
+      // The cpu backend with @rtkd/native's AVX2/FMA kernels (optional package, see native-backend.ts).
+      const native = await tryNativeBackend(wantedNativeThreads(options.threads), importOptional);
+      return { ...native, simd: undefined, notes: [] };
+    }
     case 'wasm':
       return tryWasm(options);
     case 'cpu':
@@ -161,6 +173,10 @@ async function tryWasm(options: BackendOptions): Promise<Attempt> {
 
 function wasmInitialised(): boolean {
   return (tf.engine().registry as Record<string, unknown>)['wasm'] !== undefined;
+}
+
+function wantedNativeThreads(requested: number | undefined): number {
+  return requested === undefined ? os.availableParallelism() : wantedThreads(requested);
 }
 
 function wantedThreads(requested: number | undefined): number {

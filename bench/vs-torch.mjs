@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+// `pnpm bench:vs-torch`: the same training steps timed in PyTorch (bench/torch_step.py, the
+// system's python3 with torch) and in rtkd on the fastest backend `initBackend('auto')` loads,
+// one after the other (never at the same time), each in its own process.
+// Uses the BUILT packages: `pnpm build` first.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: node bench/vs-torch.mjs [options]
+  --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
+                    (distill = WRN-40-2 teacher forward + WRN-16-2 student forward/backward,
+                     CE + 0.9·KL(T=4) + 200·AFD-RTK, SGD on student and loss module)
+  --threads N       threads for both engines (default 2)
+  --steps N         timed steps per engine and case; the table shows medians (default 5)
+  --warmup N        untimed steps first (default 2)
+  --batch N         batch size (default 64)
+  --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
+  --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
+  --profile         also print rtkd's per-kernel self time of each case
+  --json            print only {"cases":[{"name","rtkd_ms","torch_ms","ratio",…}]} on stdout`;
+
+const { values: opts } = parseArgs({
+  options: {
+    cases: { type: 'string', default: 'resnet20,wrn_16_2,distill' },
+    threads: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '64' },
+    backend: { type: 'string', default: 'auto' },
+    python: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const CASES = {
+  resnet20: 'ResNet-20, batch B: forward + backward + SGD',
+  wrn_16_2: 'WRN-16-2, batch B: forward + backward + SGD',
+  distill: 'WRN-40-2 → WRN-16-2, AFD-RTK + KD: teacher fwd, student fwd+bwd, module update',
+};
+const INSTALL_TORCH = 'PyTorch is missing: install it with `sudo apt-get install python3-torch` (Debian/Ubuntu), or point --python / RTKD_PYTHON at a python3 that has torch.';
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const count = (name) => {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got '${opts[name]}'`);
+  return n;
+};
+
+if (opts.child) await runRtkdChild(opts.child);
+else runParent();
+
+// ---------------------------------------------------------------- parent
+
+function runParent() {
+  const cases = opts.cases.split(',').map((c) => c.trim()).filter(Boolean);
+  for (const c of cases) if (!CASES[c]) throw new Error(`unknown case '${c}'; known: ${Object.keys(CASES).join(', ')}`);
+  const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
+  const python = findPython();
+  say(`rtkd vs PyTorch: batch ${opts.batch}, ${opts.threads} thread(s) each; node ${process.version}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); load avg ${os.loadavg()[0].toFixed(1)}`);
+  say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
+  const rows = [];
+  for (const name of cases) {
+    process.stderr.write(`… ${name}: rtkd\n`);
+    const rtkd = runRtkd(name);
+    for (const line of rtkd.lines) say(line);
+    process.stderr.write(`… ${name}: torch\n`);
+    const torch = python.ok ? runTorch(python.path, name) : { error: 'torch not available' };
+    const ratio = rtkd.ms !== undefined && torch.ms !== undefined ? rtkd.ms / torch.ms : undefined;
+    rows.push({ name, rtkd, torch, ratio });
+  }
+  if (opts.json) {
+    console.log(JSON.stringify({
+      threads: Number(opts.threads), batch: Number(opts.batch), loadAverage: os.loadavg()[0],
+      cases: rows.map((r) => ({
+        name: r.name, rtkd_ms: round(r.rtkd.ms), torch_ms: round(r.torch.ms), ratio: round(r.ratio, 2),
+        rtkd_cpu_ms: round(r.rtkd.cpu_ms), torch_cpu_ms: round(r.torch.cpu_ms), rtkd_min_ms: round(r.rtkd.min_ms), torch_min_ms: round(r.torch.min_ms), rtkd_backend: r.rtkd.backendLabel,
+        ...(r.rtkd.error ? { rtkd_error: r.rtkd.error } : {}), ...(r.torch.error ? { torch_error: r.torch.error } : {}),
+      })),
+    }));
+  } else {
+    printTable(rows, python);
+  }
+  if (!python.ok) process.exitCode = 2;
+}
+
+function round(x, digits = 1) {
+  return x === undefined ? null : Number(x.toFixed(digits));
+}
+
+function findPython() {
+  const candidates = opts.python ? [opts.python] : [process.env.RTKD_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  const reasons = [];
+  for (const candidate of [...new Set(candidates)]) {
+    const r = spawnSync(candidate, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { ok: true, path: candidate, version: r.stdout.trim() };
+    reasons.push(`${candidate}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`);
+  }
+  return { ok: false, reason: reasons.join('; ') };
+}
+
+function resultOf(stdout) {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return line ? JSON.parse(line.slice(7)) : undefined;
+}
+
+function runRtkd(name) {
+  const args = [fileURLToPath(import.meta.url), '--child', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch, '--backend', opts.backend];
+  if (opts.profile) args.push('--profile');
+  let out = '';
+  let failure = '';
+  try {
+    out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  } catch (error) {
+    out = error.stdout ?? '';
+    failure = `exit ${error.status ?? error.signal}; see its stderr above`;
+  }
+  const result = resultOf(out) ?? { error: `the rtkd process failed (${failure || 'no result'})` };
+  return { ...result, lines: out.split('\n').filter((l) => l && !l.startsWith('RESULT ')) };
+}
+
+function runTorch(python, name) {
+  const args = [path.join(here, 'torch_step.py'), '--case', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch];
+  const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  return resultOf(r.stdout ?? '') ?? { error: `torch_step.py failed (exit ${r.status ?? r.signal})` };
+}
+
+function printTable(rows, python) {
+  const header = ['case', 'rtkd backend', 'rtkd ms/step', 'rtkd min', 'rtkd cpu ms', 'torch ms/step', 'torch min', 'torch cpu ms', 'ratio rtkd/torch'];
+  const f = (x) => (x === undefined ? '—' : x.toFixed(0));
+  const body = rows.map((r) => [r.name, r.rtkd.error ? `FAILED: ${r.rtkd.error}` : r.rtkd.backendLabel, f(r.rtkd.ms), f(r.rtkd.min_ms), f(r.rtkd.cpu_ms),
+    r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const fmt = (row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${fmt(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of body) console.log(fmt(row));
+  console.log(`\nms/step = median wall time of ${opts.steps} steps after ${opts.warmup} warm-up; cpu ms = median process CPU time (all threads).`);
+  for (const r of rows) console.log(`  ${r.name}: ${CASES[r.name].replace('B', opts.batch)}`);
+  console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
+  if (os.loadavg()[0] > os.cpus().length) console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu ms).`);
+  if (!python.ok) console.log(INSTALL_TORCH);
+}
+
+// ---------------------------------------------------------------- rtkd child: one case
+
+async function loadPackages() {
+  try {
+    const [core, models, losses, train] = await Promise.all(['@rtkd/core', '@rtkd/models', '@rtkd/losses', '@rtkd/train'].map((p) => import(p)));
+    await import('@rtkd/rtk'); // registers afd-rtk
+    const tf = createRequire(createRequire(import.meta.url).resolve('@rtkd/core'))('@tensorflow/tfjs-core');
+    return { core, models, losses, train, tf };
+  } catch (error) {
+    throw new Error(`cannot load the built packages (${error.message.split('\n')[0]}). Run: pnpm build`);
+  }
+}
+
+async function runRtkdChild(name) {
+  const steps = count('steps');
+  const warmup = count('warmup');
+  const batch = count('batch');
+  const threads = count('threads');
+  const { core, models, losses, train, tf } = await loadPackages();
+  const report = await core.initBackend(opts.backend, { threads });
+  for (const note of report.notes) console.log(`  note (${report.name}): ${note}`);
+  for (const s of report.skipped) console.log(`  skipped ${s.name}: ${s.reason}`);
+  const profiler = opts.profile ? installProfiler(tf, report.tfBackend) : undefined;
+
+  const rng = new core.Rng(1);
+  const x = tf.tensor4d(rng.normalArray(batch * 32 * 32 * 3), [batch, 32, 32, 3]);
+  const labels = tf.tensor1d(Int32Array.from({ length: batch }, () => rng.int(100)), 'int32');
+  const step = buildStep(name, { core, models, losses, train, tf }, x, labels);
+
+  const wall = [];
+  const cpu = [];
+  let loss = NaN;
+  for (let i = 0; i < warmup + steps; i++) {
+    if (i === warmup) profiler?.reset();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    loss = step();
+    const dt = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const dc = (c.user + c.system) / 1000;
+    if (i >= warmup) {
+      wall.push(dt);
+      cpu.push(dc);
+    }
+    process.stderr.write(`  rtkd ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${dt.toFixed(0)} ms (cpu ${dc.toFixed(0)} ms) loss ${loss.toFixed(3)} tensors ${tf.memory().numTensors}\n`);
+  }
+  const ms = median(wall);
+  if (profiler) printProfile(profiler.take(steps), ms, median(cpu), name);
+  const backendLabel = `${report.name}${report.threads ? ` ×${report.threads}` : ''}`;
+  console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', backend: report.name, backendLabel, threads: report.threads, case: name, batch, steps, warmup, ms, cpu_ms: median(cpu), min_ms: Math.min(...wall), max_ms: Math.max(...wall), loss, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+  process.exit(0);
+}
+
+/** A function running one training step of `name` and returning the loss. */
+function buildStep(name, { core, models, losses, train, tf }, x, labels) {
+  const lr = 0.05;
+  if (name === 'resnet20' || name === 'wrn_16_2') {
+    const net = models.createModel(name, { numClasses: 100, seed: 0 });
+    const sgd = new train.Sgd(net.namedParameters().map(([key, variable]) => ({ key, variable })), { momentum: 0.9, weightDecay: 0 });
+    return () => tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => losses.crossEntropy(net.forward(x, { training: true }).logits, labels), sgd.variables());
+      sgd.step(grads, lr);
+      return value.dataSync()[0];
+    });
+  }
+  if (name === 'distill') {
+    const teacher = models.createModel('wrn_40_2', { numClasses: 100, seed: 1 });
+    const student = models.createModel('wrn_16_2', { numClasses: 100, seed: 2 });
+    const shapes = { student: models.tapShapes(student, [1, 32, 32, 3]), teacher: models.tapShapes(teacher, [1, 32, 32, 3]) };
+    const definition = losses.getLoss('afd-rtk');
+    const afd = definition.create(shapes, { ...definition.defaults }, { rng: new core.Rng(3) });
+    const params = [
+      ...student.namedParameters().map(([key, variable]) => ({ key: `student.${key}`, variable })),
+      ...afd.module.namedParameters().map(([key, variable]) => ({ key: `afd.${key}`, variable })),
+    ];
+    const sgd = new train.Sgd(params, { momentum: 0.9, weightDecay: 5e-4 });
+    return () => tf.tidy(() => {
+      const teacherOutput = teacher.forward(x, { training: false });
+      const { value, grads } = tf.variableGrads(() => {
+        const studentOutput = student.forward(x, { training: true });
+        const ctx = { student: studentOutput, teacher: teacherOutput, labels, epoch: 0, training: true };
+        const ce = losses.crossEntropy(studentOutput.logits, labels);
+        const kl = losses.klDistillation(studentOutput.logits, teacherOutput.logits, 4);
+        return tf.addN([ce, tf.mul(kl, 0.9), tf.mul(afd.compute(ctx), 200)]);
+      }, sgd.variables());
+      sgd.step(grads, lr);
+      return value.dataSync()[0];
+    });
+  }
+  throw new Error(`unknown case ${name}`);
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+// ---------------------------------------------------------------- per-kernel self time
+
+function installProfiler(tf, backendName) {
+  const stats = new Map();
+  const stack = [];
+  for (const config of tf.getKernelsForBackend(backendName)) {
+    const inner = config.kernelFunc;
+    tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        const frame = { child: 0 };
+        stack.push(frame);
+        const t0 = performance.now();
+        try {
+          return inner(args);
+        } finally {
+          const total = performance.now() - t0;
+          stack.pop();
+          if (stack.length) stack[stack.length - 1].child += total;
+          const s = stats.get(config.kernelName) ?? { ms: 0, calls: 0 };
+          s.ms += total - frame.child;
+          s.calls += 1;
+          stats.set(config.kernelName, s);
+        }
+      },
+    });
+  }
+  return {
+    reset: () => stats.clear(),
+    take: (steps) => [...stats].map(([name, s]) => ({ name, ms: s.ms / steps, calls: s.calls / steps })).sort((a, b) => b.ms - a.ms),
+  };
+}
+
+function printProfile(rows, stepMs, stepCpuMs, name) {
+  const inKernels = rows.reduce((a, r) => a + r.ms, 0);
+  console.log(`\nper-kernel self time, ${name}: step ${stepMs.toFixed(0)} ms wall / ${stepCpuMs.toFixed(0)} ms cpu; in kernels ${inKernels.toFixed(0)} ms, engine/JS ${Math.max(0, stepMs - inKernels).toFixed(0)} ms`);
+  console.log('| kernel | ms/step | share | calls/step |\n|---|---|---|---|');
+  for (const r of rows.slice(0, 18)) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)}% | ${r.calls.toFixed(0)} |`);
+  const rest = rows.slice(18).reduce((a, r) => a + r.ms, 0);
+  console.log(`| (${Math.max(0, rows.length - 18)} others) | ${rest.toFixed(1)} | ${((100 * rest) / stepMs).toFixed(1)}% | |`);
+}

@@ -1,0 +1,375 @@
+// AVX2 + FMA kernels (this file is compiled for x86-64 with AVX2/FMA; the addon checks the CPU
+// before any of it runs).
+#pragma GCC target("avx2,fma")
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace rtkd {
+namespace {
+
+constexpr int MR = 6, NR = 16, KC = 256, MC = 96, NC = 512;
+
+struct Matrix {  // element (i, j) at data[i*rs + j*cs]
+  const float* data;
+  long rs, cs;
+  float at(long i, long j) const { return data[i * rs + j * cs]; }
+};
+
+thread_local std::vector<float> packA, packB, colBuffer, tileBuffer;
+
+float* grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// Ap: panels of MR rows, k-major inside: Ap[p][k][r].
+void pack_a(const Matrix& A, long i0, long mc, long k0, long kc, float* ap) {
+  for (long p = 0; p < mc; p += MR) {
+    long rows = std::min<long>(MR, mc - p);
+    if (A.cs == 1 && rows == MR) {
+      const float* r[MR];
+      for (int r_ = 0; r_ < MR; ++r_) r[r_] = A.data + (i0 + p + r_) * A.rs + k0;
+      for (long k = 0; k < kc; ++k)
+        for (int r_ = 0; r_ < MR; ++r_) *ap++ = r[r_][k];
+    } else if (A.rs == 1 && rows == MR) {
+      for (long k = 0; k < kc; ++k) {
+        const float* src = A.data + (i0 + p) + (k0 + k) * A.cs;
+        for (int r_ = 0; r_ < MR; ++r_) *ap++ = src[r_];
+      }
+    } else {
+      for (long k = 0; k < kc; ++k)
+        for (int r_ = 0; r_ < MR; ++r_) *ap++ = r_ < rows ? A.at(i0 + p + r_, k0 + k) : 0.f;
+    }
+  }
+}
+
+// Bp: panels of NR columns: Bp[p][k][c].
+void pack_b(const Matrix& B, long k0, long kc, long j0, long nc, float* bp) {
+  for (long p = 0; p < nc; p += NR) {
+    long cols = std::min<long>(NR, nc - p);
+    if (B.cs == 1 && cols == NR) {
+      for (long k = 0; k < kc; ++k) {
+        const float* src = B.data + (k0 + k) * B.rs + j0 + p;
+        _mm256_storeu_ps(bp, _mm256_loadu_ps(src));
+        _mm256_storeu_ps(bp + 8, _mm256_loadu_ps(src + 8));
+        bp += NR;
+      }
+    } else {
+      for (long k = 0; k < kc; ++k)
+        for (int c = 0; c < NR; ++c) *bp++ = c < cols ? B.at(k0 + k, j0 + p + c) : 0.f;
+    }
+  }
+}
+
+// C[6x16] (+)= Ap · Bp over kc.
+inline void micro_kernel(long kc, const float* ap, const float* bp, float* c, long ldc, bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (long k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    ap += MR;
+    bp += NR;
+  }
+  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int r = 0; r < MR; ++r) {
+    float* row = c + r * ldc;
+    if (accumulate) {
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    } else {
+      _mm256_storeu_ps(row, acc[r][0]);
+      _mm256_storeu_ps(row + 8, acc[r][1]);
+    }
+  }
+}
+
+// Single-threaded C[M,N] (+)= A[M,K] · B[K,N]; C row-major with leading dimension ldc.
+void sgemm(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
+  if (K == 0) {
+    if (!accumulate)
+      for (long i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  float* tile = grow(tileBuffer, MR * NR);
+  for (long j0 = 0; j0 < N; j0 += NC) {
+    long nc = std::min<long>(NC, N - j0);
+    long ncPadded = (nc + NR - 1) / NR * NR;
+    for (long k0 = 0; k0 < K; k0 += KC) {
+      long kc = std::min<long>(KC, K - k0);
+      bool acc = accumulate || k0 > 0;
+      float* bp = grow(packB, ncPadded * kc);
+      pack_b(B, k0, kc, j0, nc, bp);
+      for (long i0 = 0; i0 < M; i0 += MC) {
+        long mc = std::min<long>(MC, M - i0);
+        long mcPadded = (mc + MR - 1) / MR * MR;
+        float* ap = grow(packA, mcPadded * kc);
+        pack_a(A, i0, mc, k0, kc, ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          long cols = std::min<long>(NR, nc - jr);
+          for (long ir = 0; ir < mc; ir += MR) {
+            long rows = std::min<long>(MR, mc - ir);
+            float* c = C + (i0 + ir) * ldc + j0 + jr;
+            const float* a = ap + ir * kc;
+            const float* b = bp + jr * kc;
+            if (rows == MR && cols == NR) {
+              micro_kernel(kc, a, b, c, ldc, acc);
+            } else {
+              micro_kernel(kc, a, b, tile, NR, false);
+              for (long r = 0; r < rows; ++r)
+                for (long q = 0; q < cols; ++q) c[r * ldc + q] = acc ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Rows of the im2col matrix of image `img`: row (oy, ox) = x[iy, ix, :] for every (ky, kx), zeros outside.
+void im2col(const ConvGeometry& g, const float* img, float* col) {
+  const long K = static_cast<long>(g.kh) * g.kw * g.cin;
+  for (int oy = 0; oy < g.oh; ++oy)
+    for (int ox = 0; ox < g.ow; ++ox) {
+      float* row = col + (static_cast<long>(oy) * g.ow + ox) * K;
+      for (int ky = 0; ky < g.kh; ++ky) {
+        int iy = oy * g.sh - g.pt + ky;
+        for (int kx = 0; kx < g.kw; ++kx) {
+          int ix = ox * g.sw - g.pl + kx;
+          float* dst = row + (static_cast<long>(ky) * g.kw + kx) * g.cin;
+          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) std::memset(dst, 0, g.cin * sizeof(float));
+          else std::memcpy(dst, img + (static_cast<long>(iy) * g.w + ix) * g.cin, g.cin * sizeof(float));
+        }
+      }
+    }
+}
+
+// dx[iy, ix, :] += col row segments (the adjoint of im2col).
+void col2im(const ConvGeometry& g, const float* col, float* img) {
+  const long K = static_cast<long>(g.kh) * g.kw * g.cin;
+  std::memset(img, 0, sizeof(float) * g.h * g.w * g.cin);
+  for (int oy = 0; oy < g.oh; ++oy)
+    for (int ox = 0; ox < g.ow; ++ox) {
+      const float* row = col + (static_cast<long>(oy) * g.ow + ox) * K;
+      for (int ky = 0; ky < g.kh; ++ky) {
+        int iy = oy * g.sh - g.pt + ky;
+        if (iy < 0 || iy >= g.h) continue;
+        for (int kx = 0; kx < g.kw; ++kx) {
+          int ix = ox * g.sw - g.pl + kx;
+          if (ix < 0 || ix >= g.w) continue;
+          const float* src = row + (static_cast<long>(ky) * g.kw + kx) * g.cin;
+          float* dst = img + (static_cast<long>(iy) * g.w + ix) * g.cin;
+          for (int c = 0; c < g.cin; ++c) dst[c] += src[c];
+        }
+      }
+    }
+}
+
+bool is_pointwise(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+}  // namespace
+
+ThreadPool& pool() {
+  static ThreadPool instance(1);
+  return instance;
+}
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  const long inSize = static_cast<long>(g.h) * g.w * g.cin;
+  const bool direct = is_pointwise(g);
+  pool().parallel_for(g.n, [&](long n) {
+    const float* img = x + n * inSize;
+    Matrix A{img, K, 1};
+    if (!direct) {
+      float* col = grow(colBuffer, M * K);
+      im2col(g, img, col);
+      A.data = col;
+    }
+    sgemm(M, g.cout, K, A, Matrix{w, g.cout, 1}, y + n * M * g.cout, g.cout, false);
+  });
+}
+
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  const long inSize = static_cast<long>(g.h) * g.w * g.cin;
+  const bool direct = is_pointwise(g);
+  pool().parallel_for(g.n, [&](long n) {
+    Matrix A{dy + n * M * g.cout, g.cout, 1};
+    Matrix B{w, 1, g.cout};  // wᵀ: (co, kk) -> w[kk*cout + co]
+    if (direct) {
+      sgemm(M, K, g.cout, A, B, dx + n * inSize, K, false);
+      return;
+    }
+    float* col = grow(colBuffer, M * K);
+    sgemm(M, K, g.cout, A, B, col, K, false);
+    col2im(g, col, dx + n * inSize);
+  });
+}
+
+void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  const long inSize = static_cast<long>(g.h) * g.w * g.cin;
+  const bool direct = is_pointwise(g);
+  // A fixed split of the batch (independent of the thread count) into groups with their own partial dW.
+  const long groups = std::min<long>(g.n, 8);
+  const long size = K * g.cout;
+  std::vector<float> partial(groups * size);
+  pool().parallel_for(groups, [&](long gi) {
+    long first = gi * g.n / groups, last = (gi + 1) * g.n / groups;
+    float* out = partial.data() + gi * size;
+    for (long n = first; n < last; ++n) {
+      const float* img = x + n * inSize;
+      Matrix A{img, 1, K};  // colᵀ: (kk, m) -> col[m*K + kk]
+      if (!direct) {
+        float* col = grow(colBuffer, M * K);
+        im2col(g, img, col);
+        A.data = col;
+      }
+      sgemm(K, g.cout, M, A, Matrix{dy + n * M * g.cout, g.cout, 1}, out, g.cout, n > first);
+    }
+  });
+  std::memcpy(dw, partial.data(), size * sizeof(float));
+  for (long gi = 1; gi < groups; ++gi) {
+    const float* p = partial.data() + gi * size;
+    for (long i = 0; i < size; ++i) dw[i] += p[i];
+  }
+}
+
+void batch_matmul(const float* a, const float* b, float* c, int batch, int aBatch, int bBatch, int m, int n, int k, bool transA, bool transB) {
+  const long rowBlock = 64;
+  const long blocks = (m + rowBlock - 1) / rowBlock;
+  pool().parallel_for(static_cast<long>(batch) * blocks, [&](long task) {
+    long bi = task / blocks, i0 = (task % blocks) * rowBlock;
+    long rows = std::min<long>(rowBlock, m - i0);
+    const float* ab = a + (aBatch == 1 ? 0 : bi) * static_cast<long>(m) * k;
+    const float* bb = b + (bBatch == 1 ? 0 : bi) * static_cast<long>(k) * n;
+    Matrix A = transA ? Matrix{ab + i0, 1, m} : Matrix{ab + i0 * k, k, 1};
+    Matrix B = transB ? Matrix{bb, 1, k} : Matrix{bb, n, 1};
+    sgemm(rows, n, k, A, B, c + bi * static_cast<long>(m) * n + i0 * n, n, false);
+  });
+}
+
+namespace {
+template <typename F>
+void binary_loop(int rank, const int64_t* dims, const float* a, const int64_t* as, const float* b, const int64_t* bs, float* out, F f) {
+  // Inner dimension = last; outer index over the others (rank ≤ 4).
+  int64_t inner = dims[rank - 1], ia = as[rank - 1], ib = bs[rank - 1];
+  int64_t outer = 1;
+  for (int d = 0; d < rank - 1; ++d) outer *= dims[d];
+  const int64_t chunk = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(inner, 1));
+  pool().parallel_for((outer + chunk - 1) / chunk, [&](long t) {
+    int64_t o0 = t * chunk, o1 = std::min<int64_t>(outer, o0 + chunk);
+    for (int64_t o = o0; o < o1; ++o) {
+      int64_t rest = o, offA = 0, offB = 0;
+      for (int d = rank - 2; d >= 0; --d) {
+        int64_t idx = rest % dims[d];
+        rest /= dims[d];
+        offA += idx * as[d];
+        offB += idx * bs[d];
+      }
+      const float* pa = a + offA;
+      const float* pb = b + offB;
+      float* po = out + o * inner;
+      if (ia == 1 && ib == 1) for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
+      else if (ia == 1 && ib == 0) { float vb = pb[0]; for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], vb); }
+      else if (ia == 0 && ib == 1) { float va = pa[0]; for (int64_t i = 0; i < inner; ++i) po[i] = f(va, pb[i]); }
+      else for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i * ia], pb[i * ib]);
+    }
+  });
+}
+}  // namespace
+
+void binary(int op, int rank, const int64_t* dims, const float* a, const int64_t* as, const float* b, const int64_t* bs, float* out) {
+  switch (op) {
+    case kAdd: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return x + y; });
+    case kSub: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return x - y; });
+    case kMul: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return x * y; });
+    case kDiv: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return x / y; });
+    case kSquaredDifference: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { float d = x - y; return d * d; });
+    case kMaximum: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y); });
+    case kMinimum: return binary_loop(rank, dims, a, as, b, bs, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y); });
+  }
+}
+
+void unary(int op, const float* x, float* out, int64_t size, float alpha) {
+  const int64_t chunk = 1 << 16;
+  pool().parallel_for((size + chunk - 1) / chunk, [&](long t) {
+    int64_t i0 = t * chunk, i1 = std::min<int64_t>(size, i0 + chunk);
+    switch (op) {
+      case kRelu: for (int64_t i = i0; i < i1; ++i) out[i] = std::isnan(x[i]) ? x[i] : (x[i] < 0.f ? 0.f : x[i]); break;
+      case kStep: for (int64_t i = i0; i < i1; ++i) out[i] = std::isnan(x[i]) ? NAN : (x[i] > 0.f ? 1.f : alpha); break;
+      case kSquare: for (int64_t i = i0; i < i1; ++i) out[i] = x[i] * x[i]; break;
+      case kNeg: for (int64_t i = i0; i < i1; ++i) out[i] = -x[i]; break;
+      case kRsqrt: for (int64_t i = i0; i < i1; ++i) out[i] = 1.f / std::sqrt(x[i]); break;
+      case kExp: for (int64_t i = i0; i < i1; ++i) out[i] = std::exp(x[i]); break;
+      case kSqrt: for (int64_t i = i0; i < i1; ++i) out[i] = std::sqrt(x[i]); break;
+    }
+  });
+}
+
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean) {
+  const float scale = mean ? 1.f / static_cast<float>(red) : 1.f;
+  if (inner == 1) {
+    pool().parallel_for(outer, [&](long o) {
+      const float* p = x + o * red;
+      float s = 0.f;
+      for (int64_t r = 0; r < red; ++r) s += p[r];
+      out[o] = mean ? s / static_cast<float>(red) : s;
+    });
+    return;
+  }
+  // Fixed chunks of the reduced axis (independent of the thread count); partials added in order.
+  const int64_t rowsPerChunk = std::max<int64_t>(64, (1 << 15) / inner);
+  const int64_t chunks = (red + rowsPerChunk - 1) / rowsPerChunk;
+  std::vector<float> partial(outer * chunks * inner, 0.f);
+  pool().parallel_for(outer * chunks, [&](long t) {
+    int64_t o = t / chunks, ch = t % chunks;
+    int64_t r0 = ch * rowsPerChunk, r1 = std::min<int64_t>(red, r0 + rowsPerChunk);
+    float* acc = partial.data() + t * inner;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* p = x + (o * red + r) * inner;
+      for (int64_t i = 0; i < inner; ++i) acc[i] += p[i];
+    }
+  });
+  for (int64_t o = 0; o < outer; ++o) {
+    float* dst = out + o * inner;
+    const float* first = partial.data() + o * chunks * inner;
+    for (int64_t i = 0; i < inner; ++i) dst[i] = first[i];
+    for (int64_t ch = 1; ch < chunks; ++ch) {
+      const float* p = first + ch * inner;
+      for (int64_t i = 0; i < inner; ++i) dst[i] += p[i];
+    }
+    if (mean) for (int64_t i = 0; i < inner; ++i) dst[i] /= static_cast<float>(red);
+  }
+  (void)scale;
+}
+
+void add_n(const float* const* inputs, int count, float* out, int64_t size) {
+  const int64_t chunk = 1 << 16;
+  pool().parallel_for((size + chunk - 1) / chunk, [&](long t) {
+    int64_t i0 = t * chunk, i1 = std::min<int64_t>(size, i0 + chunk);
+    for (int64_t i = i0; i < i1; ++i) out[i] = inputs[0][i];
+    for (int c = 1; c < count; ++c)
+      for (int64_t i = i0; i < i1; ++i) out[i] += inputs[c][i];
+  });
+}
+
+}  // namespace rtkd

@@ -1,0 +1,38 @@
+// fp32 kernels of @rtkd/native (NHWC convolutions, GEMM, broadcasting element-wise ops,
+// reductions). Every kernel gives the same bits for any thread count: work is split into a fixed
+// number of pieces that do not depend on the pool size, and partial sums are added in order.
+#pragma once
+#include <cstdint>
+
+namespace rtkd {
+
+struct ConvGeometry {
+  int n, h, w, cin;      // input
+  int kh, kw, cout;      // filter [kh, kw, cin, cout]
+  int sh, sw, pt, pl;    // strides, top/left padding
+  int oh, ow;            // output
+};
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y);
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
+// C[b] = op(A[b]) · op(B[b]); A is [M,K] (or [K,M] when transA), B [K,N] (or [N,K] when transB).
+// aBatch/bBatch: batch count of each side (1 = broadcast).
+void batch_matmul(const float* a, const float* b, float* c, int batch, int aBatch, int bBatch, int m, int n, int k, bool transA, bool transB);
+
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kSquaredDifference, kMaximum, kMinimum };
+// out[o, i] = a[o*aOuter + i*aInner] op b[o*bOuter + i*bInner] over outer × inner (strides 0 broadcast).
+// Ranks are coalesced by the caller to at most 4 dims: dims[0..rank), strides per dim.
+void binary(int op, int rank, const int64_t* dims, const float* a, const int64_t* aStrides, const float* b, const int64_t* bStrides, float* out);
+
+enum UnaryOp { kRelu = 0, kStep, kSquare, kNeg, kRsqrt, kExp, kSqrt };
+void unary(int op, const float* x, float* out, int64_t size, float alpha);
+
+// out[o, i] = reduce_r x[o, r, i] (sum, or mean when mean).
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean);
+
+// out = Σ inputs (same size), in input order.
+void add_n(const float* const* inputs, int count, float* out, int64_t size);
+
+}  // namespace rtkd

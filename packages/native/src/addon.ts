@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The functions of the compiled addon (`build/Release/rtkd_native.node`). All tensors are Float32Arrays. */
+export interface NativeAddon {
+  /** True when this CPU has AVX2 and FMA (the kernels need both). */
+  supported(): boolean;
+  /** Sets the size of the addon's thread pool (1 = run on the calling thread only). */
+  setThreads(threads: number): void;
+  /** The thread pool's size. */
+  getThreads(): number;
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: number[]): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: number[]): void;
+  batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, dims: number[]): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], aStrides: number[], bStrides: number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduceSum(x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number, mean: number): void;
+  addN(inputs: Float32Array[], out: Float32Array): void;
+}
+
+/** Thrown when the addon cannot be used here; `message` says why and how to fix it. */
+export class NativeUnavailableError extends Error {
+  override readonly name = 'NativeUnavailableError';
+}
+
+const ADDON_FILE = 'rtkd_native.node';
+
+function packageRoot(): string {
+  // src/ (tests) and dist/ (built) both sit one level below the package root.
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  return dirname(here);
+}
+
+let cached: NativeAddon | undefined;
+
+/**
+ * Loads the compiled addon (built from source by `pnpm install` / `npm install` with node-gyp).
+ * @throws {NativeUnavailableError} saying why (not built, wrong platform, CPU without AVX2+FMA) and how to rebuild
+ */
+export function loadNativeAddon(): NativeAddon {
+  if (cached) return cached;
+  const root = packageRoot();
+  const file = join(root, 'build', 'Release', ADDON_FILE);
+  if (process.arch !== 'x64') throw new NativeUnavailableError(`@rtkd/native supports x86-64 only (this is ${process.arch})`);
+  if (!existsSync(file)) {
+    throw new NativeUnavailableError(`@rtkd/native's addon is not built (${file} is missing); it builds at install with node-gyp and a C++17 compiler: run \`node scripts/build.mjs\` in ${root} to see why it failed`);
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(join(root, 'package.json'))(file) as NativeAddon;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new NativeUnavailableError(`@rtkd/native's addon failed to load (${reason}); rebuild it with \`node scripts/build.mjs\` in ${root}`);
+  }
+  if (!addon.supported()) throw new NativeUnavailableError('@rtkd/native needs a CPU with AVX2 and FMA; this one lacks them');
+  cached = addon;
+  return addon;
+}

@@ -1,0 +1,8 @@
+/**
+ * @rtkd/native: AVX2/FMA kernels (convolutions and their gradients, GEMM, broadcasting element-wise
+ * ops, reductions) for the TensorFlow.js cpu backend, built from source at install with node-gyp.
+ * `@rtkd/core`'s `initBackend('auto')` picks them up when this package is installed and loads.
+ */
+export { loadNativeAddon, NativeUnavailableError, type NativeAddon } from './addon.js';
+export { registerNativeKernels, NATIVE_KERNELS, type TfCore } from './kernels.js';
+export { enableNativeBackend, type NativeBackendInfo } from './enable.js';

@@ -1,0 +1,265 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { NativeAddon } from './addon.js';
+
+/** The tfjs-core module the kernels are registered with (pass the caller's own instance). */
+export type TfCore = typeof tfc;
+
+type KernelFactory = (tf: TfCore, addon: NativeAddon, stock: tfc.KernelFunc) => tfc.KernelFunc;
+
+/** The slice of tfjs-backend-cpu's backend the kernels use: its tensors are plain typed arrays. */
+interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tfc.DataType, values: Float32Array): tfc.TensorInfo;
+}
+
+/** Same mark as @rtkd/core's kernels, so core's own registration leaves these in place. */
+const RTKD_KERNEL = Symbol.for('@rtkd/core.kernel');
+
+function mark(fn: tfc.KernelFunc): tfc.KernelFunc {
+  (fn as unknown as Record<symbol, boolean>)[RTKD_KERNEL] = true;
+  return fn;
+}
+
+/** The Float32Array behind a float32 tensor, or undefined (other dtype or storage): the caller falls back. */
+function f32(backend: object, t: tfc.TensorInfo | undefined): Float32Array | undefined {
+  if (!t || t.dtype !== 'float32') return undefined;
+  const values = (backend as CpuBackend).data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : undefined;
+}
+
+function output(backend: object, shape: number[], values: Float32Array): tfc.TensorInfo {
+  return (backend as CpuBackend).makeTensorInfo(shape, 'float32', values);
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** [n,h,w,cin, kh,kw,cout, sh,sw,pt,pl, oh,ow] of an NHWC conv without dilation, or undefined. */
+function convGeometry(info: tfc.backend_util.Conv2DInfo): number[] | undefined {
+  if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth];
+}
+
+type ConvAttrs = { strides: number | [number, number]; pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW'; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+
+function convInfo(tf: TfCore, xShape: number[], filterShape: number[], attrs: ConvAttrs): tfc.backend_util.Conv2DInfo {
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, format);
+}
+
+const conv2d: KernelFactory = (tf, addon, stock) => (args) => {
+  const { x, filter } = args.inputs;
+  const xv = f32(args.backend, x);
+  const fv = f32(args.backend, filter);
+  if (!xv || !fv) return stock(args);
+  const info = convInfo(tf, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
+  const g = convGeometry(info);
+  if (!g) return stock(args);
+  const out = new Float32Array(size(info.outShape));
+  addon.conv2d(xv, fv, out, g);
+  return output(args.backend, info.outShape, out);
+};
+
+const conv2dBackpropInput: KernelFactory = (tf, addon, stock) => (args) => {
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+  const dv = f32(args.backend, dy);
+  const fv = f32(args.backend, filter);
+  if (!dv || !fv) return stock(args);
+  const info = convInfo(tf, attrs.inputShape, filter!.shape, attrs);
+  const g = convGeometry(info);
+  if (!g) return stock(args);
+  const out = new Float32Array(size(info.inShape));
+  addon.conv2dBackpropInput(dv, fv, out, g);
+  return output(args.backend, info.inShape, out);
+};
+
+const conv2dBackpropFilter: KernelFactory = (tf, addon, stock) => (args) => {
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+  const xv = f32(args.backend, x);
+  const dv = f32(args.backend, dy);
+  if (!xv || !dv) return stock(args);
+  const info = convInfo(tf, x!.shape, attrs.filterShape, attrs);
+  const g = convGeometry(info);
+  if (!g) return stock(args);
+  const out = new Float32Array(size(attrs.filterShape));
+  addon.conv2dBackpropFilter(xv, dv, out, g);
+  return output(args.backend, [...attrs.filterShape], out);
+};
+
+const batchMatMul: KernelFactory = (tf, addon, stock) => (args) => {
+  const { a, b } = args.inputs;
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const av = f32(args.backend, a);
+  const bv = f32(args.backend, b);
+  if (!av || !bv || a!.shape.length < 2 || b!.shape.length < 2) return stock(args);
+  const ra = a!.shape.length;
+  const rb = b!.shape.length;
+  const m = transposeA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
+  const k = transposeA ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
+  const kb = transposeB ? b!.shape[rb - 1]! : b!.shape[rb - 2]!;
+  const n = transposeB ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
+  const batchA = size(a!.shape.slice(0, -2));
+  const batchB = size(b!.shape.slice(0, -2));
+  if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return stock(args);
+  const outBatchShape = batchA >= batchB ? a!.shape.slice(0, -2) : b!.shape.slice(0, -2);
+  const batch = Math.max(batchA, batchB);
+  const out = new Float32Array(batch * m * n);
+  addon.batchMatMul(av, bv, out, [batch, batchA, batchB, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0]);
+  return output(args.backend, [...outBatchShape, m, n], out);
+};
+
+/** Row-major strides of `shape` aligned to an output of rank `rank`, 0 on broadcast dims. */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length;
+  const strides = new Array<number>(rank).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = rank - shape.length + i;
+    strides[d] = shape[i] === 1 && outShape[d] !== 1 ? 0 : stride;
+    stride *= shape[i]!;
+  }
+  return strides;
+}
+
+/** Drops size-1 dims and merges neighbours that both inputs step through contiguously. */
+function coalesce(dims: number[], as: number[], bs: number[]): [number[], number[], number[]] {
+  const d: number[] = [];
+  const sa: number[] = [];
+  const sb: number[] = [];
+  dims.forEach((n, i) => {
+    if (n === 1) return;
+    const last = d.length - 1;
+    if (last >= 0 && sa[last] === as[i]! * n && sb[last] === bs[i]! * n) {
+      d[last] = d[last]! * n;
+      sa[last] = as[i]!;
+      sb[last] = bs[i]!;
+    } else {
+      d.push(n);
+      sa.push(as[i]!);
+      sb.push(bs[i]!);
+    }
+  });
+  if (d.length === 0) return [[1], [1], [1]];
+  return [d, sa, sb];
+}
+
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 };
+
+const binary = (op: number): KernelFactory => (tf, addon, stock) => (args) => {
+  const { a, b } = args.inputs;
+  const av = f32(args.backend, a);
+  const bv = f32(args.backend, b);
+  if (!av || !bv) return stock(args);
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
+  const total = size(outShape);
+  if (total === 0) return stock(args);
+  const [dims, as, bs] = coalesce(outShape, broadcastStrides(a!.shape, outShape), broadcastStrides(b!.shape, outShape));
+  if (dims.length > 6) return stock(args);
+  const out = new Float32Array(total);
+  addon.binary(op, av, bv, out, dims, as, bs);
+  return output(args.backend, outShape, out);
+};
+
+const UNARY_OPS: Record<string, number> = { Relu: 0, Step: 1, Square: 2, Neg: 3, Rsqrt: 4, Exp: 5, Sqrt: 6 };
+
+const unary = (op: number): KernelFactory => (_tf, addon, stock) => (args) => {
+  const { x } = args.inputs;
+  const xv = f32(args.backend, x);
+  if (!xv) return stock(args);
+  const out = new Float32Array(xv.length);
+  addon.unary(op, xv, out, (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0);
+  return output(args.backend, [...x!.shape], out);
+};
+
+const reduce = (mean: boolean): KernelFactory => (tf, addon, stock) => (args) => {
+  const { x } = args.inputs;
+  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const xv = f32(args.backend, x);
+  if (!xv || xv.length === 0) return stock(args);
+  const shape = x!.shape;
+  const axes = [...tf.util.parseAxisParam(axis, shape)].sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((v, i) => i > 0 && v !== axes[i - 1]! + 1)) return stock(args);
+  const first = axes[0]!;
+  const last = axes[axes.length - 1]!;
+  const outer = size(shape.slice(0, first));
+  const reduced = size(shape.slice(first, last + 1));
+  const inner = size(shape.slice(last + 1));
+  const outShape = keepDims ? shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : shape.filter((_, i) => i < first || i > last);
+  const out = new Float32Array(outer * inner);
+  addon.reduceSum(xv, out, outer, reduced, inner, mean ? 1 : 0);
+  return output(args.backend, outShape, out);
+};
+
+const addN: KernelFactory = (_tf, addon, stock) => (args) => {
+  const inputs = args.inputs as unknown as tfc.TensorInfo[];
+  const values = inputs.map((t) => f32(args.backend, t));
+  if (values.length === 0 || values.some((v) => !v || v.length !== values[0]!.length)) return stock(args);
+  const out = new Float32Array(values[0]!.length);
+  addon.addN(values as Float32Array[], out);
+  return output(args.backend, [...inputs[0]!.shape], out);
+};
+
+/** `Unpack` (unstack) by block copies: the stock one slices element by element. */
+const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
+  const { value } = args.inputs;
+  const xv = f32(args.backend, value);
+  if (!xv || !value) return stock(args);
+  const shape = value.shape;
+  const axis = (args.attrs as { axis?: number } | undefined)?.axis ?? 0;
+  const a = axis < 0 ? axis + shape.length : axis;
+  const n = shape[a]!;
+  const outer = size(shape.slice(0, a));
+  const inner = size(shape.slice(a + 1));
+  const outShape = shape.filter((_, i) => i !== a);
+  return Array.from({ length: n }, (_, k) => {
+    const out = new Float32Array(outer * inner);
+    for (let o = 0; o < outer; o++) {
+      const from = (o * n + k) * inner;
+      if (inner >= 16) out.set(xv.subarray(from, from + inner), o * inner);
+      else for (let i = 0; i < inner; i++) out[o * inner + i] = xv[from + i]!;
+    }
+    return output(args.backend, outShape, out);
+  });
+};
+
+/** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */
+export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
+  Conv2D: conv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  BatchMatMul: batchMatMul,
+  ...Object.fromEntries(Object.entries(BINARY_OPS).map(([name, op]) => [name, binary(op)])),
+  ...Object.fromEntries(Object.entries(UNARY_OPS).map(([name, op]) => [name, unary(op)])),
+  Sum: reduce(false),
+  Mean: reduce(true),
+  AddN: addN,
+  Unpack: unpack,
+};
+
+/**
+ * Registers the native kernels on `backendName` (default the tfjs cpu backend, whose package must
+ * be loaded first so the stock kernels are known; they stay as the fallback for cases the native
+ * ones do not cover). Idempotent. Returns the kernel names now native.
+ */
+export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendName = 'cpu'): string[] {
+  const names: string[] = [];
+  for (const [name, make] of Object.entries(NATIVE_KERNELS)) {
+    const current = tf.getKernel(name, backendName);
+    if (!current) throw new Error(`@rtkd/native: the '${backendName}' backend has no '${name}' kernel to fall back on; load @tensorflow/tfjs-backend-cpu first`);
+    const fn = current.kernelFunc as tfc.KernelFunc & { [key: symbol]: unknown };
+    if (fn[NATIVE] === true) {
+      names.push(name);
+      continue;
+    }
+    tf.unregisterKernel(name, backendName);
+    const kernelFunc = mark(make(tf, addon, current.kernelFunc));
+    (kernelFunc as unknown as Record<symbol, boolean>)[NATIVE] = true;
+    tf.registerKernel({ ...current, kernelFunc });
+    names.push(name);
+  }
+  return names;
+}
+
+const NATIVE = Symbol.for('@rtkd/native.kernel');

@@ -1,0 +1,7 @@
+// vitest setup file of vitest.fast-path.config.ts: native kernels on the cpu backend, 2 threads.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { enableNativeBackend } from '../enable.js';
+
+const info = enableNativeBackend(tf, { threads: Number(process.env.RTKD_NATIVE_THREADS ?? 2) });
+if (process.env.RTKD_NATIVE_VERBOSE) console.log(`@rtkd/native fast path: ${info.kernels.length} kernels, ${info.threads} threads`);
