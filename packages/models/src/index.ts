@@ -36,6 +36,7 @@ export {
   saveWeights,
   serializeWeights,
   fromPytorchLayout,
+  detectLayout,
   toPytorchLayout,
   TF_LAYOUT_DESCRIPTION,
   type WeightSource,

@@ -92,15 +92,22 @@ describe('saveWeights / loadWeights', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  it("loads PyTorch-layout tensors with layout: 'pytorch'", async () => {
+  it("loads PyTorch-layout tensors with layout: 'pytorch', and by default tells the layouts apart", async () => {
     const a = createModel('wrn_16_1', { numClasses: 10, seed: 8 });
     const pytorch = new Map([...a.stateDict()].map(([n, v]) => [n, toPytorchLayout(v)] as [string, tf.Tensor]));
     expect(pytorch.get('conv1.weight')!.shape).toEqual([16, 3, 3, 3]);
     expect(pytorch.get('fc.weight')!.shape).toEqual([10, 64]);
     const b = createModel('wrn_16_1', { numClasses: 10, seed: 9 });
-    await expect(loadWeights(b, pytorch)).rejects.toThrow(/conv1\.weight: expected shape \[3,3,3,16\], found \[16,3,3,3\]/);
+    await expect(loadWeights(b, pytorch, { layout: 'tf' })).rejects.toThrow(/conv1\.weight: expected shape \[3,3,3,16\], found \[16,3,3,3\]/);
     await loadWeights(b, pytorch, { layout: 'pytorch' });
     expectSameWeights(a, b);
+    // A PyTorch export as safetensors.torch.save_file writes it: PyTorch layout, int64 num_batches_tracked.
+    const entries = new Map<string, SafetensorsEntry>([...pytorch].map(([n, t]) => [n, tensorToEntry(t)]));
+    entries.set('bn1.num_batches_tracked', { dtype: 'I64', shape: [], data: BigInt64Array.from([391n]) });
+    const c = createModel('wrn_16_1', { numClasses: 10, seed: 10 });
+    await loadWeights(c, writeSafetensors(entries));
+    expectSameWeights(a, c);
+    c.dispose();
     tf.dispose([...pytorch.values()]);
     [a, b].forEach((m) => m.dispose());
   });

@@ -14,16 +14,19 @@ import {
 /** Where weights come from: a safetensors file path, safetensors bytes, or named tensors. */
 export type WeightSource = string | Uint8Array | ReadonlyMap<string, tf.Tensor>;
 
-/** How weight tensors are laid out. */
-export type WeightLayout = 'tf' | 'pytorch';
+/** How weight tensors are laid out; `'auto'` tells them apart by the network's own shapes. */
+export type WeightLayout = 'tf' | 'pytorch' | 'auto';
 
 /** Options of {@link loadWeights}. */
 export interface LoadWeightsOptions {
   /** Require an exact match of names and shapes (default true); otherwise load what fits. */
   strict?: boolean;
   /**
-   * `'tf'` (default): conv `[kh,kw,in,out]`, linear `[in,out]`, as rtkd saves them.
-   * `'pytorch'`: raw PyTorch tensors (conv `[out,in,kh,kw]`, linear `[out,in]`), converted on load.
+   * `'tf'`: conv `[kh,kw,in,out]`, linear `[in,out]`, as rtkd saves them.
+   * `'pytorch'`: raw PyTorch tensors (conv `[out,in,kh,kw]`, linear `[out,in]`, e.g. a
+   * `safetensors.torch.save_file(model.state_dict(), …)` export), converted on load.
+   * `'auto'` (default): PyTorch when the conv and linear weights fit the network only after
+   * conversion, else TF.
    */
   layout?: WeightLayout;
 }
@@ -73,7 +76,8 @@ export async function loadWeights(network: Module, source: WeightSource, options
       tensors = bytes;
     }
     tensors = new Map([...tensors].filter(([name]) => !name.endsWith(IGNORED_SUFFIX)));
-    if (options.layout === 'pytorch') {
+    const layout = options.layout === 'tf' || options.layout === 'pytorch' ? options.layout : detectLayout(network, tensors);
+    if (layout === 'pytorch') {
       tensors = new Map([...tensors].map(([name, t]) => [name, fromPytorchLayout(t)]));
       owned.push(...tensors.values());
     }
@@ -84,6 +88,25 @@ export async function loadWeights(network: Module, source: WeightSource, options
   } finally {
     tf.dispose(owned);
   }
+}
+
+/**
+ * `'pytorch'` when more of the conv/linear weights fit the network's shapes after the PyTorch→TF
+ * permutation than as they are (the two differ unless in = out = kh = kw), else `'tf'`.
+ */
+export function detectLayout(network: Module, tensors: ReadonlyMap<string, tf.Tensor>): 'tf' | 'pytorch' {
+  const own = network.stateDict();
+  let asIs = 0;
+  let converted = 0;
+  for (const [name, tensor] of tensors) {
+    const target = own.get(name);
+    if (!target || (tensor.rank !== 4 && tensor.rank !== 2)) continue;
+    const [a, b, c, d] = tensor.shape;
+    const pytorchToTf = tensor.rank === 4 ? [c, d, b, a] : [b, a];
+    if (tf.util.arraysEqual(tensor.shape, target.shape)) asIs += 1;
+    if (tf.util.arraysEqual(pytorchToTf as number[], target.shape)) converted += 1;
+  }
+  return converted > asIs ? 'pytorch' : 'tf';
 }
 
 function entriesToTensors(entries: ReadonlyMap<string, SafetensorsEntry>): Map<string, tf.Tensor> {
