@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNormTrain, fusedChannelAffine } from './backend/fused-ops.js';
 import { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform } from './init.js';
 import { Module } from './module.js';
 import type { Rng } from './rng.js';
@@ -106,11 +107,19 @@ export class BatchNorm extends Module {
   apply<T extends tf.Tensor>(x: T, training: boolean): T {
     if (!training) {
       const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight);
-      return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T;
+      // One fused pass x·scale + (β − μ·scale) when the backend has it (@rtkd/native).
+      const fused = fusedChannelAffine(x, scale, tf.sub(this.bias, tf.mul(this.runningMean, scale)));
+      return fused ?? (tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T);
+    }
+    const count = x.size / x.shape[x.rank - 1]!;
+    const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps);
+    if (fused) {
+      this.updateRunningStats(fused.mean, fused.variance, count);
+      return fused.y;
     }
     const axes = [...Array(x.rank - 1).keys()];
     const { mean, variance } = tf.moments(x, axes);
-    this.updateRunningStats(mean, variance, x.size / x.shape[x.rank - 1]!);
+    this.updateRunningStats(mean, variance, count);
     const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
     return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T;
   }

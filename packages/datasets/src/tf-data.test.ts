@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batches } from './batches.js';
-import { toTfDataset } from './tf-data.js';
+import { type TfDataElement, toTfDataset } from './tf-data.js';
 import type { ImageDataset } from './types.js';
 
 beforeAll(async () => {
@@ -22,7 +22,7 @@ describe('toTfDataset with the real tf.data', () => {
   it('yields the same batches as batches(), epoch after epoch, and leaks nothing', async () => {
     const data = tinyDataset();
     const options = { batchSize: 4, seed: 7, shuffle: true, augment: false, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } } as const;
-    const ds = toTfDataset(tfData, data, options);
+    const ds = toTfDataset<tfData.Dataset<TfDataElement>>(tfData, data, options);
     const before = tf.memory().numTensors;
     for (const epoch of [0, 1]) {
       const got: number[][] = [];

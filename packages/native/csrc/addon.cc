@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fused.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -164,6 +165,18 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// (op, x, out, dims[], reduced[])
+napi_value ReduceStrided(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  int op = int(a.num(0));
+  float *x = a.f32(1), *out = a.f32(2);
+  auto dims = a.ints(3), reduced = a.ints(4);
+  if (!a.ok) return nullptr;
+  if (dims.empty() || dims.size() != reduced.size() || op < 0 || op > 3) { fail(env, "rtkd native: reduceStrided: bad dims/op"); return nullptr; }
+  rtkd::reduce_strided(op, int(dims.size()), dims.data(), reduced.data(), x, out);
+  return nullptr;
+}
+
 // (inputs[], out)
 napi_value AddN(napi_env env, napi_callback_info info) {
   Args a(env, info, 2);
@@ -189,6 +202,50 @@ napi_value AddN(napi_env env, napi_callback_info info) {
   }
   float* out = a.f32(1);
   if (a.ok && count > 0) rtkd::add_n(inputs.data(), int(count), out, int64_t(size));
+  return nullptr;
+}
+
+// (x, gamma, beta, y, mean, var, invstd, channels, eps)
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9);
+  size_t n = 0;
+  float *x = a.f32(0, &n), *gamma = a.f32(1), *beta = a.f32(2), *y = a.f32(3), *mean = a.f32(4), *var = a.f32(5), *invstd = a.f32(6);
+  int64_t c = a.num(7);
+  double eps = 0;
+  if (a.ok) napi_get_value_double(env, a.v[8], &eps);
+  if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: batchNormTrain: bad channel count"); return nullptr; }
+  if (a.ok) rtkd::batch_norm_train(x, gamma, beta, y, mean, var, invstd, int64_t(n) / c, c, float(eps));
+  return nullptr;
+}
+
+// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels)
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9);
+  size_t n = 0;
+  float *dy = a.f32(0), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5), *dgamma = a.f32(6), *dbeta = a.f32(7);
+  int64_t c = a.num(8);
+  if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: batchNormTrainGrad: bad channel count"); return nullptr; }
+  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, int64_t(n) / c, c);
+  return nullptr;
+}
+
+// (x, scale, shift, y, channels)
+napi_value ChannelAffine(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  size_t n = 0;
+  float *x = a.f32(0, &n), *scale = a.f32(1), *shift = a.f32(2), *y = a.f32(3);
+  int64_t c = a.num(4);
+  if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: channelAffine: bad channel count"); return nullptr; }
+  if (a.ok) rtkd::channel_affine(x, scale, shift, y, int64_t(n) / c, c);
+  return nullptr;
+}
+
+// (dy, x, out)
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3);
+  size_t n = 0;
+  float *dy = a.f32(0), *x = a.f32(1, &n), *out = a.f32(2);
+  if (a.ok) rtkd::relu_grad(dy, x, out, int64_t(n));
   return nullptr;
 }
 
@@ -232,7 +289,8 @@ napi_value Init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback fn; } fns[] = {
       {"supported", Supported}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
       {"conv2d", Conv2D}, {"conv2dBackpropInput", Conv2DBackpropInput}, {"conv2dBackpropFilter", Conv2DBackpropFilter},
-      {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN},
+      {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},
+      {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
   };
   for (auto& f : fns) {
     napi_value v;

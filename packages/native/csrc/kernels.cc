@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gemm512.h"
 #include "pool.h"
 
 namespace rtkd {
@@ -17,11 +18,6 @@ namespace {
 
 constexpr int MR = 6, NR = 16, KC = 256, MC = 96, NC = 512;
 
-struct Matrix {  // element (i, j) at data[i*rs + j*cs]
-  const float* data;
-  long rs, cs;
-  float at(long i, long j) const { return data[i * rs + j * cs]; }
-};
 
 thread_local std::vector<float> packA, packB, colBuffer, tileBuffer;
 
@@ -101,6 +97,7 @@ inline void micro_kernel(long kc, const float* ap, const float* bp, float* c, lo
 
 // Single-threaded C[M,N] (+)= A[M,K] · B[K,N]; C row-major with leading dimension ldc.
 void sgemm(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
+  if (use_avx512()) return sgemm_avx512(M, N, K, A, B, C, ldc, accumulate);
   if (K == 0) {
     if (!accumulate)
       for (long i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
@@ -274,6 +271,28 @@ void binary_loop(int rank, const int64_t* dims, const float* a, const int64_t* a
   int64_t inner = dims[rank - 1], ia = as[rank - 1], ib = bs[rank - 1];
   int64_t outer = 1;
   for (int d = 0; d < rank - 1; ++d) outer *= dims[d];
+  if (inner > (1 << 16)) {
+    // Long rows (e.g. a whole tensor coalesced to one dim): split each row into blocks.
+    const int64_t block = 1 << 15, blocks = (inner + block - 1) / block;
+    pool().parallel_for(outer * blocks, [&](long t) {
+      int64_t o = t / blocks, i0 = (t % blocks) * block, i1 = std::min<int64_t>(inner, i0 + block);
+      int64_t rest = o, offA = 0, offB = 0;
+      for (int d = rank - 2; d >= 0; --d) {
+        int64_t idx = rest % dims[d];
+        rest /= dims[d];
+        offA += idx * as[d];
+        offB += idx * bs[d];
+      }
+      const float* pa = a + offA;
+      const float* pb = b + offB;
+      float* po = out + o * inner;
+      if (ia == 1 && ib == 1) for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
+      else if (ia == 1 && ib == 0) { float vb = pb[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], vb); }
+      else if (ia == 0 && ib == 1) { float va = pa[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(va, pb[i]); }
+      else for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i * ia], pb[i * ib]);
+    });
+    return;
+  }
   const int64_t chunk = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(inner, 1));
   pool().parallel_for((outer + chunk - 1) / chunk, [&](long t) {
     int64_t o0 = t * chunk, o1 = std::min<int64_t>(outer, o0 + chunk);
@@ -328,11 +347,21 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha) {
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean) {
   const float scale = mean ? 1.f / static_cast<float>(red) : 1.f;
   if (inner == 1) {
-    pool().parallel_for(outer, [&](long o) {
-      const float* p = x + o * red;
-      float s = 0.f;
-      for (int64_t r = 0; r < red; ++r) s += p[r];
-      out[o] = mean ? s / static_cast<float>(red) : s;
+    // 8 interleaved partial sums (one AVX lane each), added in a fixed order.
+    const int64_t chunk = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(red, 1));
+    pool().parallel_for((outer + chunk - 1) / chunk, [&](long t) {
+      const int64_t o1 = std::min<int64_t>(outer, (t + 1) * chunk);
+      for (int64_t o = t * chunk; o < o1; ++o) {
+        const float* p = x + o * red;
+        __m256 acc = _mm256_setzero_ps();
+        int64_t r = 0;
+        for (; r + 8 <= red; r += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(p + r));
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, acc);
+        float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        for (; r < red; ++r) s += p[r];
+        out[o] = mean ? s / static_cast<float>(red) : s;
+      }
     });
     return;
   }
@@ -360,6 +389,52 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t 
     if (mean) for (int64_t i = 0; i < inner; ++i) dst[i] /= static_cast<float>(red);
   }
   (void)scale;
+}
+
+void reduce_strided(int op, int rank, const int64_t* dims, const int64_t* reduced, const float* x, float* out) {
+  // Output strides over the kept dims (0 on reduced dims); input is walked in order.
+  std::vector<int64_t> ostride(rank, 0), istride(rank, 1);
+  int64_t osize = 1, count = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    if (!reduced[d]) { ostride[d] = osize; osize *= dims[d]; } else count *= dims[d];
+  }
+  for (int d = rank - 2; d >= 0; --d) istride[d] = istride[d + 1] * dims[d + 1];
+  const float init = op == kReduceMax ? -INFINITY : op == kReduceMin ? INFINITY : 0.f;
+  for (int64_t i = 0; i < osize; ++i) out[i] = init;
+  // Split over dim 0 when it is kept (disjoint outputs per index), else run as one piece.
+  const int64_t pieces = reduced[0] ? 1 : dims[0];
+  pool().parallel_for(pieces, [&](long piece) {
+    std::vector<int64_t> idx(rank, 0);
+    const int64_t begin = reduced[0] ? 0 : piece * istride[0];
+    const int64_t end = reduced[0] ? istride[0] * dims[0] : begin + istride[0];
+    if (!reduced[0]) idx[0] = piece;
+    int64_t o = reduced[0] ? 0 : piece * ostride[0];
+    const int last = rank - 1;
+    const int64_t innerLen = dims[last], innerStride = ostride[last];
+    for (int64_t i = begin; i < end; i += innerLen) {
+      const float* p = x + i;
+      float* q = out + o;
+      switch (op) {
+        case kReduceSum: case kReduceMean:
+          if (innerStride == 0) { float s = q[0]; for (int64_t k = 0; k < innerLen; ++k) s += p[k]; q[0] = s; }
+          else for (int64_t k = 0; k < innerLen; ++k) q[k] += p[k];
+          break;
+        case kReduceMax:
+          for (int64_t k = 0; k < innerLen; ++k) { float& r = q[k * innerStride]; const float v = p[k]; r = (v > r || v != v) && r == r ? v : r; }
+          break;
+        case kReduceMin:
+          for (int64_t k = 0; k < innerLen; ++k) { float& r = q[k * innerStride]; const float v = p[k]; r = (v < r || v != v) && r == r ? v : r; }
+          break;
+      }
+      // Advance the odometer over dims [0, last).
+      for (int d = last - 1; d >= 0; --d) {
+        if (++idx[d] < dims[d]) { o += ostride[d]; break; }
+        o -= ostride[d] * (dims[d] - 1);
+        idx[d] = 0;
+      }
+    }
+  });
+  if (op == kReduceMean) for (int64_t i = 0; i < osize; ++i) out[i] /= static_cast<float>(count);
 }
 
 void add_n(const float* const* inputs, int count, float* out, int64_t size) {

@@ -32,6 +32,11 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha);
 // out[o, i] = reduce_r x[o, r, i] (sum, or mean when mean).
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean);
 
+enum ReduceOp { kReduceSum = 0, kReduceMean, kReduceMax, kReduceMin };
+// Reduction over any set of dims (reduced[d] != 0) of a row-major tensor with dims[0..rank);
+// out has the kept dims in order. Max/Min propagate NaN.
+void reduce_strided(int op, int rank, const int64_t* dims, const int64_t* reduced, const float* x, float* out);
+
 // out = Σ inputs (same size), in input order.
 void add_n(const float* const* inputs, int count, float* out, int64_t size);
 

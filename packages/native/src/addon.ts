@@ -19,6 +19,16 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number, mean: number): void;
   addN(inputs: Float32Array[], out: Float32Array): void;
+  /** Reduction (0 sum, 1 mean, 2 max, 3 min) over the dims flagged in `reduced` (any set), kept dims in order. */
+  reduceStrided(op: number, x: Float32Array, out: Float32Array, dims: number[], reduced: number[]): void;
+  /** Training-mode BatchNorm over the last axis (`channels`): y, batch mean, biased variance, 1/√(var+eps). */
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, eps: number): void;
+  /** Gradients of {@link NativeAddon.batchNormTrain}'s y w.r.t. x, gamma and beta. */
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number): void;
+  /** y = x·scale + shift per channel (last axis). */
+  channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, channels: number): void;
+  /** dy·step(x) (the Relu gradient). */
+  reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
 }
 
 /** Thrown when the addon cannot be used here; `message` says why and how to fix it. */

@@ -49,6 +49,15 @@ const CASES: Case[] = [
       return [tf.sum(a, [0, 1, 2]), tf.mean(a, [1, 2]), tf.mean(a, [0, 1, 2], true), tf.sum(a, -1), tf.sum(a), tf.sum(a, [1, 3]), ...tf.unstack(a, 1), ...tf.unstack(a, 3), ...tf.unstack(a, 0)];
     },
   },
+  {
+    name: 'reductions over non-contiguous axes, max and min',
+    run: () => {
+      const a = rand([4, 3, 2, 5, 2, 1], 16);
+      const big = rand([3, 70000], 17);
+      return [tf.sum(a, [2, 4], true), tf.mean(a, [1, 3]), tf.sum(a, [0, 2, 5]), tf.max(a, [2, 4], true), tf.min(a, [0, 3]), tf.max(a), tf.max(a, -1), tf.min(a, 5, true),
+        tf.sum(big, 1), tf.mean(big, 1), tf.max(big, 1), tf.add(big, big), tf.div(big, 3), tf.mul(big, rand([70000], 18))];
+    },
+  },
   { name: 'addN', run: () => [tf.addN([rand([5, 6], 13), rand([5, 6], 14), rand([5, 6], 15)])] },
 ];
 

@@ -33,6 +33,7 @@ function output(backend: object, shape: number[], values: Float32Array): tfc.Ten
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+
 /** [n,h,w,cin, kh,kw,cout, sh,sw,pt,pl, oh,ow] of an NHWC conv without dilation, or undefined. */
 function convGeometry(info: tfc.backend_util.Conv2DInfo): number[] | undefined {
   if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
@@ -173,6 +174,49 @@ const unary = (op: number): KernelFactory => (_tf, addon, stock) => (args) => {
   return output(args.backend, [...x!.shape], out);
 };
 
+/** Drops size-1 dims and merges neighbours that are both reduced or both kept. */
+function coalesceReduction(shape: readonly number[], axes: readonly number[]): { dims: number[]; reduced: number[] } {
+  const dims: number[] = [];
+  const reduced: number[] = [];
+  shape.forEach((n, i) => {
+    if (n === 1) return;
+    const r = axes.includes(i) ? 1 : 0;
+    if (dims.length > 0 && reduced[reduced.length - 1] === r) dims[dims.length - 1]! *= n;
+    else {
+      dims.push(n);
+      reduced.push(r);
+    }
+  });
+  return { dims, reduced };
+}
+
+function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Reductions over axes that are not one contiguous block (e.g. window pooling through a reshape), and Max/Min. */
+function reduceAnyAxes(tf: TfCore, addon: NativeAddon, op: number, args: Parameters<tfc.KernelFunc>[0], axis: number | number[], keepDims: boolean): tfc.TensorInfo | undefined {
+  const { x } = args.inputs;
+  const xv = f32(args.backend, x);
+  if (!xv || xv.length === 0) return undefined;
+  const shape = x!.shape;
+  const axes = [...tf.util.parseAxisParam(axis, shape)];
+  const outShape = reducedShape(shape, axes, keepDims);
+  const { dims, reduced } = coalesceReduction(shape, axes);
+  const out = new Float32Array(size(outShape));
+  if (!reduced.includes(1)) out.set(xv); // only size-1 axes reduced: a copy
+  else addon.reduceStrided(op, xv, out, dims, reduced);
+  return output(args.backend, outShape, out);
+}
+
+const reduceMinMax = (op: number): KernelFactory => (tf, addon, stock) => (args) => {
+  // Max names its axes `reductionIndices`, Min `axis`.
+  const { reductionIndices, axis, keepDims } = args.attrs as unknown as { reductionIndices?: number | number[]; axis?: number | number[]; keepDims: boolean };
+  const axes = reductionIndices ?? axis;
+  if (axes === undefined) return stock(args);
+  return reduceAnyAxes(tf, addon, op, args, axes, keepDims) ?? stock(args);
+};
+
 const reduce = (mean: boolean): KernelFactory => (tf, addon, stock) => (args) => {
   const { x } = args.inputs;
   const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
@@ -180,7 +224,8 @@ const reduce = (mean: boolean): KernelFactory => (tf, addon, stock) => (args) =>
   if (!xv || xv.length === 0) return stock(args);
   const shape = x!.shape;
   const axes = [...tf.util.parseAxisParam(axis, shape)].sort((p, q) => p - q);
-  if (axes.length === 0 || axes.some((v, i) => i > 0 && v !== axes[i - 1]! + 1)) return stock(args);
+  if (axes.length === 0) return stock(args);
+  if (axes.some((v, i) => i > 0 && v !== axes[i - 1]! + 1)) return reduceAnyAxes(tf, addon, mean ? 1 : 0, args, axes, keepDims) ?? stock(args);
   const first = axes[0]!;
   const last = axes[axes.length - 1]!;
   const outer = size(shape.slice(0, first));
@@ -224,6 +269,94 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   });
 };
 
+/** Names of the fused kernels @rtkd/native adds (no stock equivalent); @rtkd/core registers their gradients under the same names. */
+export const FUSED_KERNEL_NAMES = {
+  /** inputs {x, gamma, beta}, attrs {epsilon}; outputs [y, mean, variance (biased), invstd], statistics over every axis but the last. */
+  batchNormTrain: 'RtkdBatchNormTrain',
+  /** inputs {dy, x, gamma, mean, invstd}; outputs [dx, dgamma, dbeta]. */
+  batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
+  /** inputs {x, scale, shift}; output x·scale + shift over the last axis. */
+  channelAffine: 'RtkdChannelAffine',
+  /** inputs {dy, x}; output dy·step(x). */
+  reluGrad: 'RtkdReluGrad',
+} as const;
+
+type FusedFactory = (addon: NativeAddon) => tfc.KernelFunc;
+
+function need(backend: object, t: tfc.TensorInfo | undefined, kernel: string, name: string): Float32Array {
+  const v = f32(backend, t);
+  if (!v) throw new Error(`@rtkd/native: ${kernel}: input '${name}' must be a float32 tensor of the cpu backend`);
+  return v;
+}
+
+function channelsOf(kernel: string, x: tfc.TensorInfo, ...perChannel: [string, tfc.TensorInfo | undefined][]): number {
+  const c = x.shape[x.shape.length - 1] ?? 1;
+  for (const [name, t] of perChannel) {
+    if (!t || size(t.shape) !== c) throw new Error(`@rtkd/native: ${kernel}: '${name}' must have ${c} elements (the last axis of x), got shape [${t?.shape ?? ''}]`);
+  }
+  return c;
+}
+
+const batchNormTrain: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.batchNormTrain;
+  const { x, gamma, beta } = args.inputs;
+  const b = args.backend;
+  const c = channelsOf(k, x!, ['gamma', gamma], ['beta', beta]);
+  const xv = need(b, x, k, 'x');
+  const y = new Float32Array(xv.length);
+  const mean = new Float32Array(c);
+  const variance = new Float32Array(c);
+  const invstd = new Float32Array(c);
+  const eps = (args.attrs as { epsilon?: number } | undefined)?.epsilon ?? 1e-5;
+  addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, eps);
+  return [output(b, [...x!.shape], y), output(b, [c], mean), output(b, [c], variance), output(b, [c], invstd)];
+};
+
+const batchNormTrainGrad: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.batchNormTrainGrad;
+  const { dy, x, gamma, mean, invstd } = args.inputs;
+  const b = args.backend;
+  const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd]);
+  const xv = need(b, x, k, 'x');
+  const dyv = need(b, dy, k, 'dy');
+  if (dyv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: dy and x differ in size`);
+  const dx = new Float32Array(xv.length);
+  const dgamma = new Float32Array(c);
+  const dbeta = new Float32Array(c);
+  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c);
+  return [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
+};
+
+const channelAffine: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.channelAffine;
+  const { x, scale, shift } = args.inputs;
+  const b = args.backend;
+  const c = channelsOf(k, x!, ['scale', scale], ['shift', shift]);
+  const xv = need(b, x, k, 'x');
+  const y = new Float32Array(xv.length);
+  addon.channelAffine(xv, need(b, scale, k, 'scale'), need(b, shift, k, 'shift'), y, c);
+  return output(b, [...x!.shape], y);
+};
+
+const reluGrad: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.reluGrad;
+  const { dy, x } = args.inputs;
+  const b = args.backend;
+  const xv = need(b, x, k, 'x');
+  const dyv = need(b, dy, k, 'dy');
+  if (dyv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: dy and x differ in size`);
+  const out = new Float32Array(xv.length);
+  addon.reluGrad(dyv, xv, out);
+  return output(b, [...x!.shape], out);
+};
+
+const FUSED_KERNELS: Readonly<Record<string, FusedFactory>> = {
+  [FUSED_KERNEL_NAMES.batchNormTrain]: batchNormTrain,
+  [FUSED_KERNEL_NAMES.batchNormTrainGrad]: batchNormTrainGrad,
+  [FUSED_KERNEL_NAMES.channelAffine]: channelAffine,
+  [FUSED_KERNEL_NAMES.reluGrad]: reluGrad,
+};
+
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */
 export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
   Conv2D: conv2d,
@@ -234,6 +367,8 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
   ...Object.fromEntries(Object.entries(UNARY_OPS).map(([name, op]) => [name, unary(op)])),
   Sum: reduce(false),
   Mean: reduce(true),
+  Max: reduceMinMax(2),
+  Min: reduceMinMax(3),
   AddN: addN,
   Unpack: unpack,
 };
@@ -257,6 +392,16 @@ export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendNam
     const kernelFunc = mark(make(tf, addon, current.kernelFunc));
     (kernelFunc as unknown as Record<symbol, boolean>)[NATIVE] = true;
     tf.registerKernel({ ...current, kernelFunc });
+    names.push(name);
+  }
+  for (const [name, make] of Object.entries(FUSED_KERNELS)) {
+    const current = tf.getKernel(name, backendName);
+    if (!(current && (current.kernelFunc as unknown as Record<symbol, unknown>)[NATIVE] === true)) {
+      if (current) tf.unregisterKernel(name, backendName);
+      const kernelFunc = mark(make(addon));
+      (kernelFunc as unknown as Record<symbol, boolean>)[NATIVE] = true;
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc });
+    }
     names.push(name);
   }
   return names;

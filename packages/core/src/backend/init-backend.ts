@@ -12,7 +12,7 @@ export type BackendName = 'node-gpu' | 'node' | 'native' | 'wasm' | 'cpu';
 export interface BackendReport {
   /** The backend now active. */
   name: BackendName;
-  /** TF.js's own name for it (`tf.getBackend()`): 'tensorflow', 'wasm' or 'cpu'. */
+  /** TF.js's own name for it (`tf.getBackend()`): 'tensorflow', 'rtkd-native', 'wasm' or 'cpu'. */
   tfBackend: string;
   /** Threads doing the math: XNNPACK's pool size on wasm, 1 on cpu, undefined on tfjs-node (its own pool). */
   threads: number | undefined;

@@ -5,14 +5,17 @@ import { initBackend } from './init-backend.js';
 import { tryNativeBackend } from './native-backend.js';
 
 const nativeError = await import('@rtkd/native').then((m) => (m.loadNativeAddon(), undefined), (e: unknown) => String(e));
+const isNativeKernel = (name: string, backend: string) => (tf.getKernel(name, backend)?.kernelFunc as unknown as Record<symbol, unknown> | undefined)?.[Symbol.for('@rtkd/native.kernel')] === true;
+// packages/native/vitest.fast-path.config.ts patches the cpu backend itself on purpose.
+const cpuPatchedBySetup = isNativeKernel('Conv2D', 'cpu');
 
 describe("initBackend: the 'native' backend (@rtkd/native on the cpu backend)", () => {
   it.skipIf(nativeError !== undefined)("'auto' picks it before wasm, on every core, and conv gradients are right", async () => {
     const lines: string[] = [];
     const report = await initBackend('auto', { log: (line) => lines.push(line) });
     expect(report.name).toBe('native');
-    expect(report.tfBackend).toBe('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+    expect(report.tfBackend).toBe('rtkd-native');
+    expect(tf.getBackend()).toBe('rtkd-native');
     expect(report.threads).toBe(os.availableParallelism());
     expect(report.kernels).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Multiply', 'Sum']));
     expect(lines.some((l) => l.startsWith('backend: native'))).toBe(true);
@@ -20,6 +23,22 @@ describe("initBackend: the 'native' backend (@rtkd/native on the cpu backend)", 
     const g = tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(tf.ones([3, 3, 2, 1])));
     expect(Array.from(await g.data())).toEqual([9, 9, 12, 12, 9, 9, 12, 12, 16, 16, 12, 12, 9, 9, 12, 12, 9, 9]);
     g.dispose();
+  });
+
+  it.skipIf(nativeError !== undefined || cpuPatchedBySetup)("leaves the stock 'cpu' backend stock: initBackend('cpu') after 'native' runs none of its kernels", async () => {
+    await initBackend('native', { threads: 1 });
+    const cpu = await initBackend('cpu');
+    expect(cpu.tfBackend).toBe('cpu');
+    for (const name of ['Conv2D', 'Multiply', 'Sum']) {
+      expect(isNativeKernel(name, 'rtkd-native'), name).toBe(true);
+      expect(isNativeKernel(name, 'cpu'), name).toBe(false);
+    }
+    expect(tf.getKernel('RtkdBatchNormTrain', 'cpu')).toBeUndefined();
+    // Both give the same conv result (stock vs native kernels on the same data).
+    const run = () => tf.tidy(() => Array.from(tf.conv2d(tf.reshape(tf.range(0, 2 * 5 * 5 * 3), [2, 5, 5, 3]) as tf.Tensor4D, tf.ones([3, 3, 3, 2]) as tf.Tensor4D, 1, 'same').dataSync()));
+    const stock = run();
+    await initBackend('native', { threads: 1 });
+    expect(run()).toEqual(stock);
   });
 
   it('says why when @rtkd/native is absent or its addon fails to load', async () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { useFusedReluGradient } from './fused-ops.js';
 import { registerTrainingKernels } from './register-kernels.js';
 
 /** The npm package holding the native kernels (optional: `auto` skips it when absent). */
@@ -6,7 +7,7 @@ export const NATIVE_PACKAGE = '@rtkd/native';
 
 /** The part of `@rtkd/native` used here (declared locally: core does not need the package to build). */
 interface NativePackage {
-  enableNativeBackend(tfCore: typeof tf, options: { threads?: number }): { kernels: string[]; threads: number };
+  enableNativeBackend(tfCore: typeof tf, options: { threads?: number }): { kernels: string[]; threads: number; backendName?: string };
 }
 
 /** What the `native` backend got. */
@@ -17,9 +18,9 @@ export interface NativeAttempt {
 }
 
 /**
- * The `native` backend: TF.js's cpu backend with `@rtkd/native`'s AVX2/FMA kernels (convs and their
- * gradients, GEMM, element-wise ops, reductions) registered over the stock ones; every other kernel
- * is the stock cpu one. Throws a one-line reason when the package is absent or its addon cannot
+ * The `native` backend: TF.js backend `rtkd-native`, a copy of the cpu backend (same class, every
+ * cpu kernel) with `@rtkd/native`'s AVX2/FMA kernels (convs and their gradients, GEMM, element-wise
+ * ops, reductions, fused BatchNorm) over the stock ones. The `cpu` backend itself stays stock. Throws a one-line reason when the package is absent or its addon cannot
  * load (not built at install, no AVX2/FMA), so `auto` moves on to wasm and says why.
  */
 export async function tryNativeBackend(threads: number, importOptional: (pkg: string) => Promise<unknown>): Promise<NativeAttempt> {
@@ -33,12 +34,17 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
     throw new Error(missing ? `${NATIVE_PACKAGE} is not installed (optional; it builds native kernels at install)` : `${NATIVE_PACKAGE} failed to load: ${message}`);
   }
   await import('@tensorflow/tfjs-backend-cpu');
+  // Our cpu Conv2DBackpropFilter first, so a copy of the cpu kernels (older @rtkd/native) has it too.
+  const ours = registerTrainingKernels('cpu');
+  // A backend of its own ('rtkd-native': the cpu backend's class and kernels, native ones over
+  // them), so a later initBackend('cpu') runs the stock cpu kernels. Older versions used 'cpu'.
   const info = native.enableNativeBackend(tf, { threads });
-  const ours = registerTrainingKernels('cpu'); // leaves the native kernels (same mark) in place
-  const ok = await tf.setBackend('cpu');
-  if (!ok) throw new Error("tf.setBackend('cpu') failed (see TF.js's warning above for the cause)");
+  const tfName = info.backendName ?? 'cpu';
+  useFusedReluGradient(); // Relu's gradient in one kernel where the backend has it
+  const ok = await tf.setBackend(tfName);
+  if (!ok) throw new Error(`tf.setBackend('${tfName}') failed (see TF.js's warning above for the cause)`);
   await tf.ready();
   const cpu = tf.backend() as unknown as { firstUse?: boolean };
   if (cpu.firstUse !== undefined) cpu.firstUse = false;
-  return { tfBackend: tf.getBackend(), threads: info.threads, kernels: [...new Set([...info.kernels, ...ours])] };
+  return { tfBackend: tf.getBackend(), threads: info.threads, kernels: tfName === 'cpu' ? [...new Set([...info.kernels, ...ours])] : info.kernels };
 }

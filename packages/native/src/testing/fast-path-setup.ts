@@ -3,5 +3,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { enableNativeBackend } from '../enable.js';
 
-const info = enableNativeBackend(tf, { threads: Number(process.env.RTKD_NATIVE_THREADS ?? 2) });
+// On the cpu backend itself, so tests that `initBackend('cpu')` still run the native kernels.
+const info = enableNativeBackend(tf, { threads: Number(process.env.RTKD_NATIVE_THREADS ?? 2), backendName: 'cpu' });
 if (process.env.RTKD_NATIVE_VERBOSE) console.log(`@rtkd/native fast path: ${info.kernels.length} kernels, ${info.threads} threads`);

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BatchNorm } from '../nn.js';
+import { Rng } from '../rng.js';
+import { initBackend } from './init-backend.js';
+import { FUSED_KERNELS } from './fused-ops.js';
+
+// The fused kernels (from @rtkd/native) against the composite ops autodiff differentiates,
+// written out here independently of nn.ts: y = (x − mean)·rsqrt(var + eps)·γ + β.
+
+const nativeError = await import('@rtkd/native').then((m) => (m.loadNativeAddon(), undefined), (e: unknown) => String(e));
+
+beforeAll(async () => {
+  if (nativeError === undefined) await initBackend('native', { threads: 2 });
+});
+
+function compositeTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+  return tf.add(tf.mul(tf.sub(x, mean), tf.mul(tf.rsqrt(tf.add(variance, eps)), gamma)), beta);
+}
+
+/** max |a − b| / (1 + max |b|). */
+function scaledError(a: tf.Tensor, b: tf.Tensor): number {
+  const av = a.dataSync();
+  const bv = b.dataSync();
+  expect(av.length).toBe(bv.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < av.length; i++) {
+    worst = Math.max(worst, Math.abs(av[i]! - bv[i]!));
+    scale = Math.max(scale, Math.abs(bv[i]!));
+  }
+  return worst / (1 + scale);
+}
+
+describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (native backend)', () => {
+  it('the native backend has the fused kernels', () => {
+    for (const name of Object.values(FUSED_KERNELS)) expect(tf.getKernel(name, tf.getBackend()), name).toBeDefined();
+  });
+
+  for (const shape of [[4, 5, 6, 16], [3, 7, 7, 5], [9, 3]]) {
+    it(`training mode matches the composite ops and their autodiff gradients, shape [${shape}]`, () => {
+      const rng = new Rng(shape.length * 100 + shape[shape.length - 1]!);
+      const c = shape[shape.length - 1]!;
+      const x = tf.add(tf.mul(tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape), 3), 1.5);
+      const w = tf.tensor(rng.normalArray(x.size), shape); // random loss Σ w·y
+      const bn = new BatchNorm(c, { eps: 1e-5, momentum: 0.1 });
+      bn.weight.assign(tf.tensor(rng.normalArray(c)));
+      bn.bias.assign(tf.tensor(rng.normalArray(c)));
+      const loss = (f: (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.valueAndGrads((xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xs, g, b), w)));
+      const fused = loss((xs) => bn.apply(xs, true))([x, bn.weight, bn.bias]);
+      const composite = loss((xs, g, b) => compositeTrain(xs, g, b, 1e-5))([x, bn.weight, bn.bias]);
+      expect(scaledError(fused.value, composite.value)).toBeLessThan(1e-5);
+      fused.grads.forEach((g, i) => expect(scaledError(g, composite.grads[i]!), `grad ${i}`).toBeLessThan(1e-5));
+      // Running statistics: momentum 0.1, unbiased variance, from zeros/ones (one update per apply).
+      const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+      const n = x.size / c;
+      const want = tf.mul(mean, 0.1); // 0.9·0 + 0.1·mean
+      expect(scaledError(bn.runningMean, want)).toBeLessThan(1e-6);
+      expect(scaledError(bn.runningVar, tf.add(0.9, tf.mul(variance, 0.1 * n / (n - 1))))).toBeLessThan(1e-6);
+      tf.dispose([x, w, fused.value, ...fused.grads, composite.value, ...composite.grads, mean, variance, want]);
+      bn.dispose();
+    });
+  }
+
+  it('eval mode and its gradients match the composite ops', () => {
+    const rng = new Rng(7);
+    const shape = [2, 3, 4, 6];
+    const x = tf.tensor(rng.normalArray(2 * 3 * 4 * 6), shape);
+    const w = tf.tensor(rng.normalArray(x.size), shape);
+    const bn = new BatchNorm(6);
+    bn.weight.assign(tf.tensor(rng.normalArray(6)));
+    bn.bias.assign(tf.tensor(rng.normalArray(6)));
+    bn.runningMean.assign(tf.tensor(rng.normalArray(6)));
+    bn.runningVar.assign(tf.add(tf.abs(tf.tensor(rng.normalArray(6))), 0.5));
+    const composite = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      tf.add(tf.mul(tf.sub(xs, bn.runningMean), tf.mul(tf.rsqrt(tf.add(bn.runningVar, bn.eps)), g)), b);
+    const run = (f: (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.valueAndGrads((xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xs, g, b), w)))([x, bn.weight, bn.bias]);
+    const fused = run((xs) => bn.apply(xs, false));
+    const want = run(composite);
+    expect(scaledError(fused.value, want.value)).toBeLessThan(1e-5);
+    fused.grads.forEach((g, i) => expect(scaledError(g, want.grads[i]!), `grad ${i}`).toBeLessThan(1e-5));
+    const y = bn.apply(x, false);
+    expect(scaledError(y, composite(x, bn.weight, bn.bias))).toBeLessThan(1e-6);
+    tf.dispose([x, w, y, fused.value, ...fused.grads, want.value, ...want.grads]);
+    bn.dispose();
+  });
+
+  it('the Relu gradient is dy·step(x), NaN where x is NaN', () => {
+    const x = tf.tensor([-2, -0, 0, 0.5, 3, NaN]);
+    const dy = tf.tensor([1, 2, 3, 4, 5, 6]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
+    expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 4, 5, NaN]);
+    tf.dispose([x, dy, g]);
+  });
+
+  it('a BatchNorm training step leaves no tensors behind', () => {
+    const bn = new BatchNorm(4);
+    const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 1);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.relu(bn.apply(x, true))), [bn.weight, bn.bias]);
+      expect(Object.keys(grads)).toHaveLength(2);
+      void value;
+    });
+    tf.tidy(() => bn.apply(x, false)).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    bn.dispose();
+  });
+});

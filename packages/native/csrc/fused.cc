@@ -1,0 +1,134 @@
+// Fused BatchNorm / affine / ReLU-gradient kernels (see fused.h). Compiled for AVX2/FMA like
+// kernels.cc; the inner channel loops are left to the compiler's vectoriser.
+#pragma GCC target("avx2,fma")
+#include "fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "pool.h"
+
+namespace rtkd {
+namespace {
+
+// Rows per reduction chunk: ~32 KiB of input per chunk, at least 16 rows.
+int64_t chunk_rows(int64_t channels) { return std::max<int64_t>(16, 8192 / std::max<int64_t>(channels, 1)); }
+
+// Per-channel sums over rows of f(row pointer, channel accumulator), chunked; returns double totals.
+template <typename RowFn>
+void reduce_rows(int64_t rows, int64_t channels, int lanes, std::vector<double>& totals, RowFn row_fn) {
+  const int64_t per = chunk_rows(channels);
+  const int64_t chunks = (rows + per - 1) / per;
+  std::vector<float> partial(static_cast<size_t>(chunks * lanes * channels), 0.f);
+  pool().parallel_for(chunks, [&](long ch) {
+    float* acc = partial.data() + ch * lanes * channels;
+    const int64_t r1 = std::min<int64_t>(rows, (ch + 1) * per);
+    for (int64_t r = ch * per; r < r1; ++r) row_fn(r, acc);
+  });
+  totals.assign(static_cast<size_t>(lanes * channels), 0.0);
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    const float* p = partial.data() + ch * lanes * channels;
+    for (int64_t i = 0; i < lanes * channels; ++i) totals[i] += p[i];
+  }
+}
+
+template <typename RowFn>
+void map_rows(int64_t rows, int64_t channels, RowFn row_fn) {
+  const int64_t per = std::max<int64_t>(16, 16384 / std::max<int64_t>(channels, 1));
+  const int64_t chunks = (rows + per - 1) / per;
+  pool().parallel_for(chunks, [&](long ch) {
+    const int64_t r1 = std::min<int64_t>(rows, (ch + 1) * per);
+    for (int64_t r = ch * per; r < r1; ++r) row_fn(r);
+  });
+}
+
+}  // namespace
+
+void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
+                      int64_t rows, int64_t channels, float eps) {
+  const int64_t C = channels;
+  std::vector<double> totals;
+  reduce_rows(rows, C, 1, totals, [&](int64_t r, float* acc) {
+    const float* p = x + r * C;
+    for (int64_t c = 0; c < C; ++c) acc[c] += p[c];
+  });
+  for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(totals[c] / static_cast<double>(rows));
+  reduce_rows(rows, C, 1, totals, [&](int64_t r, float* acc) {
+    const float* p = x + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float d = p[c] - mean[c];
+      acc[c] += d * d;
+    }
+  });
+  std::vector<float> scale(C);
+  for (int64_t c = 0; c < C; ++c) {
+    var[c] = static_cast<float>(totals[c] / static_cast<double>(rows));
+    invstd[c] = 1.f / std::sqrt(var[c] + eps);
+    scale[c] = invstd[c] * gamma[c];
+  }
+  const float* s = scale.data();
+  map_rows(rows, C, [&](int64_t r) {
+    const float* p = x + r * C;
+    float* q = y + r * C;
+    for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - mean[c]) * s[c] + beta[c];
+  });
+}
+
+void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
+                           float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
+  const int64_t C = channels;
+  std::vector<double> totals;
+  // lanes: [0, C) Σ dy, [C, 2C) Σ dy·(x − mean)
+  reduce_rows(rows, C, 2, totals, [&](int64_t r, float* acc) {
+    const float* g = dy + r * C;
+    const float* p = x + r * C;
+    float* accDy = acc;
+    float* accDyX = acc + C;
+    for (int64_t c = 0; c < C; ++c) {
+      accDy[c] += g[c];
+      accDyX[c] += g[c] * (p[c] - mean[c]);
+    }
+  });
+  std::vector<float> k(C), a(C), b(C);
+  const double n = static_cast<double>(rows);
+  for (int64_t c = 0; c < C; ++c) {
+    const double is = invstd[c];
+    dbeta[c] = static_cast<float>(totals[c]);
+    dgamma[c] = static_cast<float>(totals[C + c] * is);
+    // dx = γ·is·(dy − Σdy/n − (x − mean)·is²·Σdy(x − mean)/n)
+    k[c] = static_cast<float>(gamma[c] * is);
+    a[c] = static_cast<float>(totals[c] / n);
+    b[c] = static_cast<float>(is * is * totals[C + c] / n);
+  }
+  const float *pk = k.data(), *pa = a.data(), *pb = b.data();
+  map_rows(rows, C, [&](int64_t r) {
+    const float* g = dy + r * C;
+    const float* p = x + r * C;
+    float* q = dx + r * C;
+    for (int64_t c = 0; c < C; ++c) q[c] = pk[c] * (g[c] - pa[c] - (p[c] - mean[c]) * pb[c]);
+  });
+}
+
+void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels) {
+  const int64_t C = channels;
+  map_rows(rows, C, [&](int64_t r) {
+    const float* p = x + r * C;
+    float* q = y + r * C;
+    for (int64_t c = 0; c < C; ++c) q[c] = p[c] * scale[c] + shift[c];
+  });
+}
+
+void relu_grad(const float* dy, const float* x, float* out, int64_t size) {
+  const int64_t chunk = 1 << 16;
+  pool().parallel_for((size + chunk - 1) / chunk, [&](long t) {
+    const int64_t i0 = t * chunk, i1 = std::min<int64_t>(size, i0 + chunk);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      const float step = v > 0.f ? 1.f : (v != v ? NAN : 0.f);
+      out[i] = dy[i] * step;
+    }
+  });
+}
+
+}  // namespace rtkd
