@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { installProfiler, median } from './lib.mjs';
 
 const USAGE = `usage: node bench/step.mjs [options]
   --backends LIST   comma-separated: node-gpu,node,native,wasm,cpu (default: every one that loads; cpu included)
@@ -207,54 +208,9 @@ async function runChild(spec) {
   process.exit(0); // explicit, though the wasm workers do not keep the process alive
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 // ---------------------------------------------------------------- per-kernel profile (self time)
 
-function installProfiler(tf, backendName) {
-  const stats = new Map();
-  const stack = [];
-  for (const config of tf.getKernelsForBackend(backendName)) {
-    const inner = config.kernelFunc;
-    const name = config.kernelName;
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        const frame = { child: 0, childCpu: 0 };
-        stack.push(frame);
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        try {
-          return inner(args);
-        } finally {
-          const total = performance.now() - t0;
-          const c = process.cpuUsage(c0);
-          const totalCpu = (c.user + c.system) / 1000;
-          stack.pop();
-          const parent = stack[stack.length - 1];
-          if (parent) {
-            parent.child += total;
-            parent.childCpu += totalCpu;
-          }
-          const s = stats.get(name) ?? { ms: 0, cpu: 0, calls: 0 };
-          s.ms += total - frame.child;
-          s.cpu += totalCpu - frame.childCpu;
-          s.calls += 1;
-          stats.set(name, s);
-        }
-      },
-    });
-  }
-  return {
-    reset: () => stats.clear(),
-    take: (steps) => [...stats].map(([name, s]) => ({ name, ms: s.ms / steps, cpu: s.cpu / steps, calls: s.calls / steps })).sort((a, b) => b.ms - a.ms),
-  };
-}
 
 function printProfile(rows, step, backend, threads) {
   const kernelMs = rows.reduce((a, r) => a + r.ms, 0);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { installProfiler, median } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -243,45 +244,9 @@ function buildStep(name, { core, models, losses, train, tf }, x, labels) {
   throw new Error(`unknown case ${name}`);
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 // ---------------------------------------------------------------- per-kernel self time
 
-function installProfiler(tf, backendName) {
-  const stats = new Map();
-  const stack = [];
-  for (const config of tf.getKernelsForBackend(backendName)) {
-    const inner = config.kernelFunc;
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        const frame = { child: 0 };
-        stack.push(frame);
-        const t0 = performance.now();
-        try {
-          return inner(args);
-        } finally {
-          const total = performance.now() - t0;
-          stack.pop();
-          if (stack.length) stack[stack.length - 1].child += total;
-          const s = stats.get(config.kernelName) ?? { ms: 0, calls: 0 };
-          s.ms += total - frame.child;
-          s.calls += 1;
-          stats.set(config.kernelName, s);
-        }
-      },
-    });
-  }
-  return {
-    reset: () => stats.clear(),
-    take: (steps) => [...stats].map(([name, s]) => ({ name, ms: s.ms / steps, calls: s.calls / steps })).sort((a, b) => b.ms - a.ms),
-  };
-}
 
 function printProfile(rows, stepMs, stepCpuMs, name) {
   const inKernels = rows.reduce((a, r) => a + r.ms, 0);

@@ -1,0 +1,53 @@
+// Helpers shared by the bench scripts.
+
+/** The median of a list of numbers (mean of the middle two for an even count). */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Wraps every kernel of `backendName` with a timer recording self time (nested kernel calls
+ * subtracted), wall and process CPU. `take(steps)` gives per-step figures, slowest first.
+ */
+export function installProfiler(tf, backendName) {
+  const stats = new Map();
+  const stack = [];
+  for (const config of tf.getKernelsForBackend(backendName)) {
+    const inner = config.kernelFunc;
+    const name = config.kernelName;
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        const frame = { child: 0, childCpu: 0 };
+        stack.push(frame);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        try {
+          return inner(args);
+        } finally {
+          const total = performance.now() - t0;
+          const c = process.cpuUsage(c0);
+          const totalCpu = (c.user + c.system) / 1000;
+          stack.pop();
+          const parent = stack[stack.length - 1];
+          if (parent) {
+            parent.child += total;
+            parent.childCpu += totalCpu;
+          }
+          const s = stats.get(name) ?? { ms: 0, cpu: 0, calls: 0 };
+          s.ms += total - frame.child;
+          s.cpu += totalCpu - frame.childCpu;
+          s.calls += 1;
+          stats.set(name, s);
+        }
+      },
+    });
+  }
+  return {
+    reset: () => stats.clear(),
+    take: (steps) => [...stats].map(([name, s]) => ({ name, ms: s.ms / steps, cpu: s.cpu / steps, calls: s.calls / steps })).sort((a, b) => b.ms - a.ms),
+  };
+}
