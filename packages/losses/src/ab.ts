@@ -3,6 +3,7 @@ import { Module, type Rng } from '@rtkd/core';
 import { ConvReg } from './fitnet.js';
 import { assertRank } from './ops.js';
 import type { DistillationLoss, LossContext, LossDefinition } from './types.js';
+import { initStageOnlyLoss } from './init-stage-only.js';
 
 /** Registry name of activation-boundary distillation. */
 export const AB = 'ab';
@@ -120,16 +121,6 @@ export const activationBoundary: LossDefinition<ActivationBoundaryOptions> = {
       compute: (ctx: LossContext) => tf.tidy(() =>
         activationBoundaryLoss(module.apply(ctx.student.features.preactStages, ctx.training), ctx.teacher.features.preactStages, options.margin)),
     };
-    const loss = {
-      name: AB,
-      module,
-      init,
-      contributesToMainStage: false,
-      /** Nothing of the loss trains in the main stage. */
-      trainableParameters: [] as tf.Variable[],
-      compute: (_ctx: LossContext) => tf.scalar(0),
-      dispose: () => module.dispose(),
-    };
-    return loss;
+    return initStageOnlyLoss(AB, module, init);
   },
 };

@@ -3,6 +3,7 @@ import { Module } from '@rtkd/core';
 import { poolLargerToSmaller } from './at.js';
 import { assertRank } from './ops.js';
 import type { DistillationLoss, LossContext, LossDefinition, LossShapes } from './types.js';
+import { initStageOnlyLoss } from './init-stage-only.js';
 
 /** Registry name of the FSP ("flow of solution procedure") loss. */
 export const FSP = 'fsp';
@@ -93,15 +94,6 @@ export const flowOfSolutionProcedure: LossDefinition<FspOptions> = {
       parameters: [] as tf.Variable[],
       compute: (ctx: LossContext) => fspLoss(fspTaps(ctx.student.features), fspTaps(ctx.teacher.features)),
     };
-    const loss = {
-      name: FSP,
-      module,
-      init,
-      contributesToMainStage: false,
-      trainableParameters: [] as tf.Variable[],
-      compute: (_ctx: LossContext) => tf.scalar(0),
-      dispose: () => module.dispose(),
-    };
-    return loss;
+    return initStageOnlyLoss(FSP, module, init);
   },
 };
