@@ -78,6 +78,12 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
+/** Options of {@link BatchNorm.apply}. */
+export interface BatchNormApplyOptions {
+  /** Apply a ReLU to the result (fused into the BatchNorm kernel where the backend can). Default false. */
+  relu?: boolean;
+}
+
 /**
  * Batch normalisation over the last (channel) axis, for `[b, C]` (BatchNorm1d), `[b, H, W, C]`
  * (BatchNorm2d) or any rank: statistics run over every other axis. Training mode normalises with
@@ -103,25 +109,37 @@ export class BatchNorm extends Module {
     this.runningVar = this.addBuffer('running_var', tf.ones([channels]));
   }
 
-  /** Normalises `x`; in training also updates the running statistics (outside the gradient). */
-  apply<T extends tf.Tensor>(x: T, training: boolean): T {
-    if (!training) {
-      const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight);
-      // One fused pass x·scale + (β − μ·scale) when the backend has it (@rtkd/native).
-      const fused = fusedChannelAffine(x, scale, tf.sub(this.bias, tf.mul(this.runningMean, scale)));
-      return fused ?? (tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T);
-    }
+  /**
+   * Normalises `x`; in training also updates the running statistics (outside the gradient).
+   * `{ relu: true }` returns `relu(bn(x))`, in the same kernel pass when the backend has the fused
+   * kernels (@rtkd/native), else as `tf.relu` of the result: the same values either way.
+   */
+  apply<T extends tf.Tensor>(x: T, training: boolean, options: BatchNormApplyOptions = {}): T {
+    const relu = options.relu ?? false;
+    const y = training ? this.applyTraining(x, relu) : this.applyEval(x, relu);
+    return y.fused || !relu ? y.value : tf.relu(y.value);
+  }
+
+  private applyEval<T extends tf.Tensor>(x: T, relu: boolean): { value: T; fused: boolean } {
+    const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight);
+    // One fused pass x·scale + (β − μ·scale) when the backend has it (@rtkd/native).
+    const fused = fusedChannelAffine(x, scale, tf.sub(this.bias, tf.mul(this.runningMean, scale)), relu);
+    if (fused) return { value: fused, fused: true };
+    return { value: tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T, fused: false };
+  }
+
+  private applyTraining<T extends tf.Tensor>(x: T, relu: boolean): { value: T; fused: boolean } {
     const count = x.size / x.shape[x.rank - 1]!;
-    const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps);
+    const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps, relu);
     if (fused) {
       this.updateRunningStats(fused.mean, fused.variance, count);
-      return fused.y;
+      return { value: fused.y, fused: true };
     }
     const axes = [...Array(x.rank - 1).keys()];
     const { mean, variance } = tf.moments(x, axes);
     this.updateRunningStats(mean, variance, count);
     const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
-    return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T;
+    return { value: tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T, fused: false };
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, count: number): void {

@@ -43,7 +43,7 @@ class ResNetBlock extends Module {
 
   /** Returns the block output (after the final ReLU) and the residual sum before it. */
   apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; preact: tf.Tensor4D } {
-    const h = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    const h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
     const residual = this.bn2.apply(this.conv2.apply(h), training);
     const shortcut = this.downsample ? this.downsample.apply(x, training) : x;
     const preact = tf.add(residual, shortcut) as tf.Tensor4D;
@@ -81,7 +81,7 @@ export class ResNet extends Network {
   }
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
-    const stem = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
     const stages: tf.Tensor4D[] = [];
     const preactStages: tf.Tensor4D[] = [];
     const blocks: tf.Tensor4D[] = [];

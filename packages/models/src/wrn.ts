@@ -28,11 +28,14 @@ class WideBasicBlock extends Module {
       : undefined;
   }
 
-  /** Returns the residual sum, and bn1 of the input before (`normed`) and after (`activated`) its ReLU. */
-  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; normed: tf.Tensor4D; activated: tf.Tensor4D } {
-    const normed = this.bn1.apply(x, training);
-    const activated = tf.relu(normed);
-    const h = tf.relu(this.bn2.apply(this.conv1.apply(activated), training));
+  /**
+   * Returns the residual sum, and bn1 of the input after its ReLU (`activated`) and, when
+   * `keepNormed`, before it (`normed`); otherwise BN and ReLU run as one fused op.
+   */
+  apply(x: tf.Tensor4D, training: boolean, keepNormed: boolean): { out: tf.Tensor4D; normed: tf.Tensor4D | undefined; activated: tf.Tensor4D } {
+    const normed = keepNormed ? this.bn1.apply(x, training) : undefined;
+    const activated = normed ? tf.relu(normed) : this.bn1.apply(x, training, { relu: true });
+    const h = this.bn2.apply(this.conv1.apply(activated), training, { relu: true });
     const residual = this.conv2.apply(h);
     const shortcut = this.convShortcut ? this.convShortcut.apply(activated) : x;
     return { out: tf.add(shortcut, residual) as tf.Tensor4D, normed, activated };
@@ -72,12 +75,15 @@ export class WideResNet extends Network {
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
     const stem = this.conv1.apply(x);
     const stages: tf.Tensor4D[] = [];
-    const normedInputs: tf.Tensor4D[] = [];
+    const normedInputs: (tf.Tensor4D | undefined)[] = [];
     const activatedInputs: tf.Tensor4D[] = [];
+    const perStage = this.stages[0]!.inner.items.length;
+    // Only the first block input of stages 2 and 3 is a feature before its ReLU (preactStages).
+    const keepNormed = (index: number): boolean => index === perStage || index === 2 * perStage;
     let h = stem;
     for (const stage of this.stages) {
       for (const block of stage.inner.items) {
-        const result = block.apply(h, training);
+        const result = block.apply(h, training, keepNormed(activatedInputs.length));
         normedInputs.push(result.normed);
         activatedInputs.push(result.activated);
         h = result.out;
@@ -88,7 +94,6 @@ export class WideResNet extends Network {
     const activated = tf.relu(normed);
     const pool = tf.mean(activated, [1, 2]) as tf.Tensor2D;
     const logits = this.fc.apply(pool) as tf.Tensor2D;
-    const perStage = this.stages[0]!.inner.items.length;
     // RepDistiller preact=True: each stage output through the BatchNorm that reads it next.
     const preactStages = [normedInputs[perStage]!, normedInputs[2 * perStage]!, normed];
     // AFD: relu(bn1) of every block input but the first, then the final relu(bn1(out)).

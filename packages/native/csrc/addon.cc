@@ -205,38 +205,62 @@ napi_value AddN(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// (x, gamma, beta, y, mean, var, invstd, channels, eps)
+// (x, gamma, beta, y, mean, var, invstd, channels, eps, relu)
 napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
-  Args a(env, info, 9);
+  Args a(env, info, 10);
   size_t n = 0;
   float *x = a.f32(0, &n), *gamma = a.f32(1), *beta = a.f32(2), *y = a.f32(3), *mean = a.f32(4), *var = a.f32(5), *invstd = a.f32(6);
   int64_t c = a.num(7);
   double eps = 0;
   if (a.ok) napi_get_value_double(env, a.v[8], &eps);
   if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: batchNormTrain: bad channel count"); return nullptr; }
-  if (a.ok) rtkd::batch_norm_train(x, gamma, beta, y, mean, var, invstd, int64_t(n) / c, c, float(eps));
+  const int64_t relu = a.num(9);
+  if (a.ok) rtkd::batch_norm_train(x, gamma, beta, y, mean, var, invstd, int64_t(n) / c, c, float(eps), relu != 0);
   return nullptr;
 }
 
-// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels)
+// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels, reluY: Float32Array | null)
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info, 9);
-  size_t n = 0;
-  float *dy = a.f32(0), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5), *dgamma = a.f32(6), *dbeta = a.f32(7);
+  Args a(env, info, 10);
+  size_t n = 0, dyLen = 0, yLen = 0;
+  float *dy = a.f32(0, &dyLen), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5), *dgamma = a.f32(6), *dbeta = a.f32(7);
   int64_t c = a.num(8);
-  if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: batchNormTrainGrad: bad channel count"); return nullptr; }
-  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, int64_t(n) / c, c);
+  float* reluY = nullptr;
+  if (a.ok) {
+    napi_valuetype type;
+    napi_typeof(env, a.v[9], &type);
+    if (type != napi_null && type != napi_undefined) reluY = a.f32(9, &yLen);
+  }
+  if (a.ok && (c < 1 || n % size_t(c) != 0 || dyLen != n || (reluY && yLen != n))) { fail(env, "rtkd native: batchNormTrainGrad: bad channel count or sizes"); return nullptr; }
+  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, reluY, dx, dgamma, dbeta, int64_t(n) / c, c);
   return nullptr;
 }
 
-// (x, scale, shift, y, channels)
+// (x, scale, shift, y, channels, relu)
 napi_value ChannelAffine(napi_env env, napi_callback_info info) {
-  Args a(env, info, 5);
+  Args a(env, info, 6);
   size_t n = 0;
   float *x = a.f32(0, &n), *scale = a.f32(1), *shift = a.f32(2), *y = a.f32(3);
-  int64_t c = a.num(4);
+  int64_t c = a.num(4), relu = a.num(5);
   if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: channelAffine: bad channel count"); return nullptr; }
-  if (a.ok) rtkd::channel_affine(x, scale, shift, y, int64_t(n) / c, c);
+  if (a.ok) rtkd::channel_affine(x, scale, shift, y, int64_t(n) / c, c, relu != 0);
+  return nullptr;
+}
+
+// (w, g, b, wOut, bOut, lr, momentum, weightDecay, first)
+napi_value SgdMomentum(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9);
+  size_t nw = 0, ng = 0, nb = 0, nwo = 0, nbo = 0;
+  float *w = a.f32(0, &nw), *g = a.f32(1, &ng), *b = a.f32(2, &nb), *wOut = a.f32(3, &nwo), *bOut = a.f32(4, &nbo);
+  double lr = 0, momentum = 0, wd = 0;
+  if (a.ok) {
+    napi_get_value_double(env, a.v[5], &lr);
+    napi_get_value_double(env, a.v[6], &momentum);
+    napi_get_value_double(env, a.v[7], &wd);
+  }
+  const int64_t first = a.num(8);
+  if (a.ok && (ng != nw || nb != nw || nwo != nw || nbo != nw)) { fail(env, "rtkd native: sgdMomentum: arrays differ in size"); return nullptr; }
+  if (a.ok) rtkd::sgd_momentum(w, g, b, wOut, bOut, int64_t(nw), float(lr), float(momentum), float(wd), first != 0);
   return nullptr;
 }
 
@@ -291,6 +315,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", Conv2D}, {"conv2dBackpropInput", Conv2DBackpropInput}, {"conv2dBackpropFilter", Conv2DBackpropFilter},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
+      {"sgdMomentum", SgdMomentum},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -46,7 +46,7 @@ void map_rows(int64_t rows, int64_t channels, RowFn row_fn) {
 }  // namespace
 
 void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
-                      int64_t rows, int64_t channels, float eps) {
+                      int64_t rows, int64_t channels, float eps, bool relu) {
   const int64_t C = channels;
   std::vector<double> totals;
   reduce_rows(rows, C, 1, totals, [&](int64_t r, float* acc) {
@@ -71,23 +71,42 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, flo
   map_rows(rows, C, [&](int64_t r) {
     const float* p = x + r * C;
     float* q = y + r * C;
-    for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - mean[c]) * s[c] + beta[c];
+    if (relu) {
+      for (int64_t c = 0; c < C; ++c) {
+        const float v = (p[c] - mean[c]) * s[c] + beta[c];
+        q[c] = v < 0.f ? 0.f : v;
+      }
+    } else {
+      for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - mean[c]) * s[c] + beta[c];
+    }
   });
 }
 
-void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
+namespace {
+
+// dy·step(y) as tfjs's Relu gradient computes it (NaN where y is NaN); the identity when !Relu.
+template <bool Relu>
+inline float masked(float g, float y) {
+  if constexpr (Relu) return g * (y > 0.f ? 1.f : (y != y ? NAN : 0.f));
+  return g;
+}
+
+template <bool Relu>
+void batch_norm_train_grad_impl(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
+                                const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
   const int64_t C = channels;
   std::vector<double> totals;
   // lanes: [0, C) Σ dy, [C, 2C) Σ dy·(x − mean)
   reduce_rows(rows, C, 2, totals, [&](int64_t r, float* acc) {
     const float* g = dy + r * C;
     const float* p = x + r * C;
+    const float* yr = Relu ? relu_y + r * C : nullptr;
     float* accDy = acc;
     float* accDyX = acc + C;
     for (int64_t c = 0; c < C; ++c) {
-      accDy[c] += g[c];
-      accDyX[c] += g[c] * (p[c] - mean[c]);
+      const float gc = masked<Relu>(g[c], Relu ? yr[c] : 0.f);
+      accDy[c] += gc;
+      accDyX[c] += gc * (p[c] - mean[c]);
     }
   });
   std::vector<float> k(C), a(C), b(C);
@@ -105,19 +124,58 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
   map_rows(rows, C, [&](int64_t r) {
     const float* g = dy + r * C;
     const float* p = x + r * C;
+    const float* yr = Relu ? relu_y + r * C : nullptr;
     float* q = dx + r * C;
-    for (int64_t c = 0; c < C; ++c) q[c] = pk[c] * (g[c] - pa[c] - (p[c] - mean[c]) * pb[c]);
+    for (int64_t c = 0; c < C; ++c) q[c] = pk[c] * (masked<Relu>(g[c], Relu ? yr[c] : 0.f) - pa[c] - (p[c] - mean[c]) * pb[c]);
   });
 }
 
-void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels) {
+}  // namespace
+
+void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
+                           const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
+  if (relu_y != nullptr) batch_norm_train_grad_impl<true>(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
+  else batch_norm_train_grad_impl<false>(dy, x, gamma, mean, invstd, nullptr, dx, dgamma, dbeta, rows, channels);
+}
+
+void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels, bool relu) {
   const int64_t C = channels;
   map_rows(rows, C, [&](int64_t r) {
     const float* p = x + r * C;
     float* q = y + r * C;
-    for (int64_t c = 0; c < C; ++c) q[c] = p[c] * scale[c] + shift[c];
+    if (relu) {
+      for (int64_t c = 0; c < C; ++c) {
+        const float v = p[c] * scale[c] + shift[c];
+        q[c] = v < 0.f ? 0.f : v;
+      }
+    } else {
+      for (int64_t c = 0; c < C; ++c) q[c] = p[c] * scale[c] + shift[c];
+    }
   });
 }
+
+// No FMA contraction here: each product must be rounded before the sum, as tfjs's separate kernels round it.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, float* b_out, int64_t size,
+                  float lr, float momentum, float weight_decay, bool first) {
+  const bool decay = weight_decay != 0.f;
+  const bool mix = !first && momentum != 0.f;
+  const int64_t chunk = 1 << 16;
+  pool().parallel_for((size + chunk - 1) / chunk, [&](long t) {
+    const int64_t i0 = t * chunk, i1 = std::min<int64_t>(size, i0 + chunk);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float wd_term = w[i] * weight_decay;
+      const float d = decay ? g[i] + wd_term : g[i];
+      const float kept = b[i] * momentum;
+      const float next = mix ? kept + d : d;
+      const float step = next * lr;
+      b_out[i] = next;
+      w_out[i] = w[i] - step;
+    }
+  });
+}
+#pragma GCC pop_options
 
 void relu_grad(const float* dy, const float* x, float* out, int64_t size) {
   const int64_t chunk = 1 << 16;

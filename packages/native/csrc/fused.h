@@ -9,15 +9,23 @@ namespace rtkd {
 
 // y = (x - mean) * (invstd * gamma) + beta, with the batch mean and biased variance per channel;
 // invstd = 1 / sqrt(var + eps).
+// relu: y = max(y, 0) in the same pass (NaN stays NaN, as tfjs's Relu).
 void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
-                      int64_t rows, int64_t channels, float eps);
+                      int64_t rows, int64_t channels, float eps, bool relu);
 
-// Gradients of batch_norm_train's y w.r.t. x, gamma and beta.
+// Gradients of batch_norm_train's y w.r.t. x, gamma and beta. relu_y: the fused-ReLU output y, or
+// null; when given, dy is first multiplied by step(y) (tfjs's Relu gradient).
 void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels);
+                           const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels);
 
-// y = x * scale + shift per channel.
-void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels);
+// y = x * scale + shift per channel (then max(·, 0) when relu).
+void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels, bool relu);
+
+// One SGD-momentum step (PyTorch semantics, dampening 0), each operation rounded to float32 as the
+// separate tfjs ops would: d = g + w·wd (g when wd = 0); b' = d when first or m = 0, else b·m + d;
+// w' = w − b'·lr. Writes w' and b' to new arrays.
+void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, float* b_out, int64_t size,
+                  float lr, float momentum, float weight_decay, bool first);
 
 // dy·step(x): dy where x > 0, 0 where x ≤ 0, NaN where x is NaN (tfjs's Relu gradient).
 void relu_grad(const float* dy, const float* x, float* out, int64_t size);

@@ -33,6 +33,20 @@ function output(backend: object, shape: number[], values: Float32Array): tfc.Ten
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** Below this many elements a zero-filled array costs nothing worth avoiding. */
+const UNINITIALIZED_MIN = 4096;
+
+/**
+ * A Float32Array of `n` elements for a kernel output that the kernel overwrites entirely: large
+ * ones skip V8's zero-fill (`Buffer.allocUnsafeSlow`: an ArrayBuffer of its own, not the shared
+ * pool), which costs more than the element-wise op itself on big feature maps.
+ */
+function outputArray(n: number): Float32Array {
+  if (n < UNINITIALIZED_MIN) return new Float32Array(n);
+  const bytes = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
 
 /** [n,h,w,cin, kh,kw,cout, sh,sw,pt,pl, oh,ow] of an NHWC conv without dilation, or undefined. */
 function convGeometry(info: tfc.backend_util.Conv2DInfo): number[] | undefined {
@@ -56,7 +70,7 @@ const conv2d: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = new Float32Array(size(info.outShape));
+  const out = outputArray(size(info.outShape));
   addon.conv2d(xv, fv, out, g);
   return output(args.backend, info.outShape, out);
 };
@@ -70,7 +84,7 @@ const conv2dBackpropInput: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, attrs.inputShape, filter!.shape, attrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = new Float32Array(size(info.inShape));
+  const out = outputArray(size(info.inShape));
   addon.conv2dBackpropInput(dv, fv, out, g);
   return output(args.backend, info.inShape, out);
 };
@@ -84,7 +98,7 @@ const conv2dBackpropFilter: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, x!.shape, attrs.filterShape, attrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = new Float32Array(size(attrs.filterShape));
+  const out = outputArray(size(attrs.filterShape));
   addon.conv2dBackpropFilter(xv, dv, out, g);
   return output(args.backend, [...attrs.filterShape], out);
 };
@@ -106,7 +120,7 @@ const batchMatMul: KernelFactory = (tf, addon, stock) => (args) => {
   if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return stock(args);
   const outBatchShape = batchA >= batchB ? a!.shape.slice(0, -2) : b!.shape.slice(0, -2);
   const batch = Math.max(batchA, batchB);
-  const out = new Float32Array(batch * m * n);
+  const out = outputArray(batch * m * n);
   addon.batchMatMul(av, bv, out, [batch, batchA, batchB, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0]);
   return output(args.backend, [...outBatchShape, m, n], out);
 };
@@ -158,7 +172,7 @@ const binary = (op: number): KernelFactory => (tf, addon, stock) => (args) => {
   if (total === 0) return stock(args);
   const [dims, as, bs] = coalesce(outShape, broadcastStrides(a!.shape, outShape), broadcastStrides(b!.shape, outShape));
   if (dims.length > 6) return stock(args);
-  const out = new Float32Array(total);
+  const out = outputArray(total);
   addon.binary(op, av, bv, out, dims, as, bs);
   return output(args.backend, outShape, out);
 };
@@ -169,7 +183,7 @@ const unary = (op: number): KernelFactory => (_tf, addon, stock) => (args) => {
   const { x } = args.inputs;
   const xv = f32(args.backend, x);
   if (!xv) return stock(args);
-  const out = new Float32Array(xv.length);
+  const out = outputArray(xv.length);
   addon.unary(op, xv, out, (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0);
   return output(args.backend, [...x!.shape], out);
 };
@@ -203,7 +217,7 @@ function reduceAnyAxes(tf: TfCore, addon: NativeAddon, op: number, args: Paramet
   const axes = [...tf.util.parseAxisParam(axis, shape)];
   const outShape = reducedShape(shape, axes, keepDims);
   const { dims, reduced } = coalesceReduction(shape, axes);
-  const out = new Float32Array(size(outShape));
+  const out = outputArray(size(outShape));
   if (!reduced.includes(1)) out.set(xv); // only size-1 axes reduced: a copy
   else addon.reduceStrided(op, xv, out, dims, reduced);
   return output(args.backend, outShape, out);
@@ -232,7 +246,7 @@ const reduce = (mean: boolean): KernelFactory => (tf, addon, stock) => (args) =>
   const reduced = size(shape.slice(first, last + 1));
   const inner = size(shape.slice(last + 1));
   const outShape = keepDims ? shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : shape.filter((_, i) => i < first || i > last);
-  const out = new Float32Array(outer * inner);
+  const out = outputArray(outer * inner);
   addon.reduceSum(xv, out, outer, reduced, inner, mean ? 1 : 0);
   return output(args.backend, outShape, out);
 };
@@ -241,7 +255,7 @@ const addN: KernelFactory = (_tf, addon, stock) => (args) => {
   const inputs = args.inputs as unknown as tfc.TensorInfo[];
   const values = inputs.map((t) => f32(args.backend, t));
   if (values.length === 0 || values.some((v) => !v || v.length !== values[0]!.length)) return stock(args);
-  const out = new Float32Array(values[0]!.length);
+  const out = outputArray(values[0]!.length);
   addon.addN(values as Float32Array[], out);
   return output(args.backend, [...inputs[0]!.shape], out);
 };
@@ -259,7 +273,7 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   const inner = size(shape.slice(a + 1));
   const outShape = shape.filter((_, i) => i !== a);
   return Array.from({ length: n }, (_, k) => {
-    const out = new Float32Array(outer * inner);
+    const out = outputArray(outer * inner);
     for (let o = 0; o < outer; o++) {
       const from = (o * n + k) * inner;
       if (inner >= 16) out.set(xv.subarray(from, from + inner), o * inner);
@@ -271,12 +285,18 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
 
 /** Names of the fused kernels @rtkd/native adds (no stock equivalent); @rtkd/core registers their gradients under the same names. */
 export const FUSED_KERNEL_NAMES = {
-  /** inputs {x, gamma, beta}, attrs {epsilon}; outputs [y, mean, variance (biased), invstd], statistics over every axis but the last. */
+  /** inputs {x, gamma, beta}, attrs {epsilon, relu?}; outputs [y, mean, variance (biased), invstd], statistics over every axis but the last; y = max(y, 0) when relu. */
   batchNormTrain: 'RtkdBatchNormTrain',
-  /** inputs {dy, x, gamma, mean, invstd}; outputs [dx, dgamma, dbeta]. */
+  /** inputs {dy, x, gamma, mean, invstd, y?}; outputs [dx, dgamma, dbeta]; with y (the fused-ReLU output) dy is first multiplied by step(y). */
   batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
-  /** inputs {x, scale, shift}; output x·scale + shift over the last axis. */
+  /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis (then max(·, 0) when relu). */
   channelAffine: 'RtkdChannelAffine',
+  /**
+   * inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf']: one
+   * PyTorch SGD-momentum step (dampening 0), d = g + w·wd, buf' = d (first step or momentum 0)
+   * or buf·momentum + d, w' = w − buf'·lr, each operation rounded to float32 like separate kernels.
+   */
+  sgdMomentum: 'RtkdSgdMomentum',
   /** inputs {dy, x}; output dy·step(x). */
   reluGrad: 'RtkdReluGrad',
 } as const;
@@ -303,27 +323,28 @@ const batchNormTrain: FusedFactory = (addon) => (args) => {
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['beta', beta]);
   const xv = need(b, x, k, 'x');
-  const y = new Float32Array(xv.length);
-  const mean = new Float32Array(c);
-  const variance = new Float32Array(c);
-  const invstd = new Float32Array(c);
-  const eps = (args.attrs as { epsilon?: number } | undefined)?.epsilon ?? 1e-5;
-  addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, eps);
+  const y = outputArray(xv.length);
+  const mean = outputArray(c);
+  const variance = outputArray(c);
+  const invstd = outputArray(c);
+  const attrs = args.attrs as { epsilon?: number; relu?: boolean } | undefined;
+  addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, attrs?.epsilon ?? 1e-5, attrs?.relu ? 1 : 0);
   return [output(b, [...x!.shape], y), output(b, [c], mean), output(b, [c], variance), output(b, [c], invstd)];
 };
 
 const batchNormTrainGrad: FusedFactory = (addon) => (args) => {
   const k = FUSED_KERNEL_NAMES.batchNormTrainGrad;
-  const { dy, x, gamma, mean, invstd } = args.inputs;
+  const { dy, x, gamma, mean, invstd, y } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd]);
   const xv = need(b, x, k, 'x');
   const dyv = need(b, dy, k, 'dy');
-  if (dyv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: dy and x differ in size`);
-  const dx = new Float32Array(xv.length);
-  const dgamma = new Float32Array(c);
-  const dbeta = new Float32Array(c);
-  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c);
+  const yv = y ? need(b, y, k, 'y') : null;
+  if (dyv.length !== xv.length || (yv && yv.length !== xv.length)) throw new Error(`@rtkd/native: ${k}: dy${yv ? ', y' : ''} and x differ in size`);
+  const dx = outputArray(xv.length);
+  const dgamma = outputArray(c);
+  const dbeta = outputArray(c);
+  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv);
   return [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
 };
 
@@ -333,9 +354,27 @@ const channelAffine: FusedFactory = (addon) => (args) => {
   const b = args.backend;
   const c = channelsOf(k, x!, ['scale', scale], ['shift', shift]);
   const xv = need(b, x, k, 'x');
-  const y = new Float32Array(xv.length);
-  addon.channelAffine(xv, need(b, scale, k, 'scale'), need(b, shift, k, 'shift'), y, c);
+  const y = outputArray(xv.length);
+  addon.channelAffine(xv, need(b, scale, k, 'scale'), need(b, shift, k, 'shift'), y, c, (args.attrs as { relu?: boolean } | undefined)?.relu ? 1 : 0);
   return output(b, [...x!.shape], y);
+};
+
+const sgdMomentum: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.sgdMomentum;
+  const { w, g, buf } = args.inputs;
+  const b = args.backend;
+  const wv = need(b, w, k, 'w');
+  const gv = need(b, g, k, 'g');
+  const bv = need(b, buf, k, 'buf');
+  if (gv.length !== wv.length || bv.length !== wv.length) throw new Error(`@rtkd/native: ${k}: w, g and buf differ in size`);
+  const { lr, momentum, weightDecay, first } = args.attrs as unknown as { lr: number; momentum: number; weightDecay: number; first: boolean };
+  for (const [name, v] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
+  }
+  const wOut = outputArray(wv.length);
+  const bOut = outputArray(wv.length);
+  addon.sgdMomentum(wv, gv, bv, wOut, bOut, lr, momentum, weightDecay, first ? 1 : 0);
+  return [output(b, [...w!.shape], wOut), output(b, [...w!.shape], bOut)];
 };
 
 const reluGrad: FusedFactory = (addon) => (args) => {
@@ -345,7 +384,7 @@ const reluGrad: FusedFactory = (addon) => (args) => {
   const xv = need(b, x, k, 'x');
   const dyv = need(b, dy, k, 'dy');
   if (dyv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: dy and x differ in size`);
-  const out = new Float32Array(xv.length);
+  const out = outputArray(xv.length);
   addon.reluGrad(dyv, xv, out);
   return output(b, [...x!.shape], out);
 };
@@ -355,6 +394,7 @@ const FUSED_KERNELS: Readonly<Record<string, FusedFactory>> = {
   [FUSED_KERNEL_NAMES.batchNormTrainGrad]: batchNormTrainGrad,
   [FUSED_KERNEL_NAMES.channelAffine]: channelAffine,
   [FUSED_KERNEL_NAMES.reluGrad]: reluGrad,
+  [FUSED_KERNEL_NAMES.sgdMomentum]: sgdMomentum,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */

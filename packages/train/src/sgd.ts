@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+/**
+ * A kernel some backends provide (@rtkd/native) doing a whole {@link Sgd} update of one parameter
+ * in one pass: inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}, outputs [w', buf'],
+ * each operation rounded to float32 as the separate ops below round it (the same bits).
+ */
+const FUSED_SGD_KERNEL = 'RtkdSgdMomentum';
+
 /** Hyper-parameters of {@link Sgd}. */
 export interface SgdOptions {
   /** Momentum factor m (reference: 0.9). */
@@ -59,12 +66,19 @@ export class Sgd {
   /** Applies one update with learning rate `lr`; `grads` is keyed by variable name, as `tf.variableGrads` returns. */
   step(grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, weightDecay } = this.options;
+    const fused = tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined;
     for (const { key, variable } of this.params) {
       const grad = grads[variable.name];
       if (grad == null) continue;
       const buffer = this.buffers.get(key)!;
       const first = !this.started.has(key);
       tf.tidy(() => {
+        if (fused && grad.dtype === 'float32' && variable.dtype === 'float32') {
+          const [w, next] = tf.engine().runKernel(FUSED_SGD_KERNEL, { w: variable, g: grad, buf: buffer }, { lr, momentum, weightDecay, first }) as tf.Tensor[];
+          buffer.assign(next!);
+          variable.assign(w!);
+          return;
+        }
         const decayed = weightDecay === 0 ? grad : tf.add(grad, tf.mul(variable, weightDecay));
         const next = first || momentum === 0 ? decayed : tf.add(tf.mul(buffer, momentum), decayed);
         buffer.assign(next);

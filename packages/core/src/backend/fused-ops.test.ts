@@ -38,8 +38,8 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     for (const name of Object.values(FUSED_KERNELS)) expect(tf.getKernel(name, tf.getBackend()), name).toBeDefined();
   });
 
-  for (const shape of [[4, 5, 6, 16], [3, 7, 7, 5], [9, 3]]) {
-    it(`training mode matches the composite ops and their autodiff gradients, shape [${shape}]`, () => {
+  for (const [shape, relu] of [[[4, 5, 6, 16], false], [[3, 7, 7, 5], false], [[9, 3], false], [[4, 5, 6, 16], true], [[9, 3], true]] as [number[], boolean][]) {
+    it(`training mode${relu ? ' with a fused ReLU' : ''} matches the composite ops and their autodiff gradients, shape [${shape}]`, () => {
       const rng = new Rng(shape.length * 100 + shape[shape.length - 1]!);
       const c = shape[shape.length - 1]!;
       const x = tf.add(tf.mul(tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape), 3), 1.5);
@@ -48,8 +48,8 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
       bn.weight.assign(tf.tensor(rng.normalArray(c)));
       bn.bias.assign(tf.tensor(rng.normalArray(c)));
       const loss = (f: (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.valueAndGrads((xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xs, g, b), w)));
-      const fused = loss((xs) => bn.apply(xs, true))([x, bn.weight, bn.bias]);
-      const composite = loss((xs, g, b) => compositeTrain(xs, g, b, 1e-5))([x, bn.weight, bn.bias]);
+      const fused = loss((xs) => bn.apply(xs, true, { relu }))([x, bn.weight, bn.bias]);
+      const composite = loss((xs, g, b) => (relu ? tf.relu : (t: tf.Tensor) => t)(compositeTrain(xs, g, b, 1e-5)))([x, bn.weight, bn.bias]);
       expect(scaledError(fused.value, composite.value)).toBeLessThan(1e-5);
       fused.grads.forEach((g, i) => expect(scaledError(g, composite.grads[i]!), `grad ${i}`).toBeLessThan(1e-5));
       // Running statistics: momentum 0.1, unbiased variance, from zeros/ones (one update per apply).
@@ -63,7 +63,7 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     });
   }
 
-  it('eval mode and its gradients match the composite ops', () => {
+  for (const relu of [false, true]) it(`eval mode${relu ? ' with a fused ReLU' : ''} and its gradients match the composite ops`, () => {
     const rng = new Rng(7);
     const shape = [2, 3, 4, 6];
     const x = tf.tensor(rng.normalArray(2 * 3 * 4 * 6), shape);
@@ -74,16 +74,61 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     bn.runningMean.assign(tf.tensor(rng.normalArray(6)));
     bn.runningVar.assign(tf.add(tf.abs(tf.tensor(rng.normalArray(6))), 0.5));
     const composite = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-      tf.add(tf.mul(tf.sub(xs, bn.runningMean), tf.mul(tf.rsqrt(tf.add(bn.runningVar, bn.eps)), g)), b);
+      (relu ? tf.relu : (t: tf.Tensor) => t)(tf.add(tf.mul(tf.sub(xs, bn.runningMean), tf.mul(tf.rsqrt(tf.add(bn.runningVar, bn.eps)), g)), b));
     const run = (f: (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.valueAndGrads((xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xs, g, b), w)))([x, bn.weight, bn.bias]);
-    const fused = run((xs) => bn.apply(xs, false));
+    const fused = run((xs) => bn.apply(xs, false, { relu }));
     const want = run(composite);
     expect(scaledError(fused.value, want.value)).toBeLessThan(1e-5);
     fused.grads.forEach((g, i) => expect(scaledError(g, want.grads[i]!), `grad ${i}`).toBeLessThan(1e-5));
-    const y = bn.apply(x, false);
+    const y = bn.apply(x, false, { relu });
     expect(scaledError(y, composite(x, bn.weight, bn.bias))).toBeLessThan(1e-6);
+    if (relu) expect(Math.min(...y.dataSync())).toBe(0); // some outputs were clamped
     tf.dispose([x, w, y, fused.value, ...fused.grads, want.value, ...want.grads]);
     bn.dispose();
+  });
+
+  for (const [momentum, weightDecay, first] of [[0.9, 5e-4, false], [0.9, 5e-4, true], [0.9, 0, false], [0, 5e-4, false]] as const) {
+    it(`the SGD-momentum kernel gives the bits of the separate float32 ops (m ${momentum}, wd ${weightDecay}${first ? ', first step' : ''})`, () => {
+      const rng = new Rng(11);
+      const n = 70001; // more than one 65536-element chunk
+      const [w, g, buf] = [0, 1, 2].map(() => tf.tensor(rng.normalArray(n)));
+      const lr = 0.05;
+      const [w2, buf2] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { w: w!, g: g!, buf: buf! }, { lr, momentum, weightDecay, first }) as tf.Tensor[];
+      // PyTorch's SGD, each operation its own float32 op: d = g + wd·w; b = d or m·b + d; w −= lr·b.
+      const d = weightDecay === 0 ? g! : tf.add(g!, tf.mul(w!, weightDecay));
+      const next = first || momentum === 0 ? d : tf.add(tf.mul(buf!, momentum), d);
+      const want = tf.sub(w!, tf.mul(next, lr));
+      expect(Array.from(buf2!.dataSync())).toEqual(Array.from(next.dataSync()));
+      expect(Array.from(w2!.dataSync())).toEqual(Array.from(want.dataSync()));
+      tf.dispose([w!, g!, buf!, w2!, buf2!, d, next, want]);
+    });
+  }
+
+  it('fused BatchNorm+ReLU (both modes) and the SGD kernel give the same bits for 1 and 2 threads, run after run', async () => {
+    const native = await import('@rtkd/native');
+    const run = (threads: number): number[][] => {
+      native.loadNativeAddon().setThreads(threads);
+      const rng = new Rng(5);
+      const shape = [8, 16, 16, 32]; // 2048 rows: several reduction chunks
+      const x = tf.tensor(rng.normalArray(8 * 16 * 16 * 32), shape);
+      const w = tf.tensor(rng.normalArray(x.size), shape);
+      const bn = new BatchNorm(32);
+      bn.bias.assign(tf.tensor(rng.normalArray(32)));
+      const f = (train: boolean) => tf.valueAndGrads((xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => { void g; void b; return tf.sum(tf.mul(bn.apply(xs, train, { relu: true }), w)); })([x, bn.weight, bn.bias]);
+      const outs = [f(true), f(false)].flatMap((r) => [r.value, ...r.grads]);
+      const [w2, b2] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { w: x, g: w, buf: outs[1]! }, { lr: 0.05, momentum: 0.9, weightDecay: 5e-4, first: false }) as tf.Tensor[];
+      const bits = [...outs, w2!, b2!].map((t) => Array.from(t.dataSync()));
+      tf.dispose([x, w, ...outs, w2!, b2!]);
+      bn.dispose();
+      return bits;
+    };
+    try {
+      const one = run(1);
+      expect(run(2)).toEqual(one);
+      expect(run(2)).toEqual(one);
+    } finally {
+      native.loadNativeAddon().setThreads(2);
+    }
   });
 
   it('the Relu gradient is dy·step(x), NaN where x is NaN', () => {

@@ -6,14 +6,16 @@ import * as tf from '@tensorflow/tfjs-core';
  * caller then runs the composite ops.
  */
 export const FUSED_KERNELS = {
-  /** inputs {x, gamma, beta}, attrs {epsilon}; outputs [y, mean, variance (biased), invstd] over every axis but the last. */
+  /** inputs {x, gamma, beta}, attrs {epsilon, relu?}; outputs [y, mean, variance (biased), invstd] over every axis but the last; y = max(y, 0) when relu. */
   batchNormTrain: 'RtkdBatchNormTrain',
-  /** inputs {dy, x, gamma, mean, invstd}; outputs [dx, dgamma, dbeta]. */
+  /** inputs {dy, x, gamma, mean, invstd, y?}; outputs [dx, dgamma, dbeta]; with y (a fused-ReLU output) dy is first multiplied by step(y). */
   batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
-  /** inputs {x, scale, shift}; output x·scale + shift over the last axis. */
+  /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis, then max(·, 0) when relu. */
   channelAffine: 'RtkdChannelAffine',
   /** inputs {dy, x}; output dy·step(x). */
   reluGrad: 'RtkdReluGrad',
+  /** inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf'] of one PyTorch SGD-momentum step (see @rtkd/train's Sgd). */
+  sgdMomentum: 'RtkdSgdMomentum',
 } as const;
 
 function hasKernel(name: string): boolean {
@@ -25,15 +27,25 @@ function rowsOf(t: tf.Tensor): tf.Tensor2D {
   return tf.reshape(t, [-1, t.shape[t.rank - 1]!]);
 }
 
+/** dy·step(y), the Relu gradient, in one kernel when the backend has it. */
+function reluGradient(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (hasKernel(FUSED_KERNELS.reluGrad) && dy.dtype === 'float32' && y.dtype === 'float32') {
+    return tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy, x: y }, {}) as tf.Tensor;
+  }
+  return tf.mul(dy, tf.cast(tf.step(y), 'float32'));
+}
+
 tf.registerGradient({
   kernelName: FUSED_KERNELS.batchNormTrain,
   inputsToSave: ['x', 'gamma'],
-  outputsToSave: [false, true, false, true],
+  outputsToSave: [true, true, false, true],
   // Gradients flow through y only: mean and variance feed the running statistics, never the loss.
-  gradFunc: (dys, saved) => {
+  // With a fused ReLU, the grad kernel masks dy by step(y) itself.
+  gradFunc: (dys, saved, attrs) => {
     const dy = (Array.isArray(dys) ? dys[0] : dys)!;
-    const [x, gamma, mean, invstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    const [dx, dgamma, dbeta] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, { dy, x, gamma, mean, invstd }, {}) as tf.Tensor[];
+    const [x, gamma, y, mean, invstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const inputs: tf.NamedTensorMap = (attrs as { relu?: boolean } | undefined)?.relu ? { dy, x, gamma, mean, invstd, y } : { dy, x, gamma, mean, invstd };
+    const [dx, dgamma, dbeta] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, inputs, {}) as tf.Tensor[];
     return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
   },
 });
@@ -41,9 +53,10 @@ tf.registerGradient({
 tf.registerGradient({
   kernelName: FUSED_KERNELS.channelAffine,
   inputsToSave: ['x', 'scale'],
-  gradFunc: (dy, saved) => {
-    const [x, scale] = saved as [tf.Tensor, tf.Tensor];
-    const g = dy as tf.Tensor;
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, scale, y] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const g = (attrs as { relu?: boolean } | undefined)?.relu ? reluGradient(dy as tf.Tensor, y) : (dy as tf.Tensor);
     return {
       x: () => tf.mul(g, scale),
       scale: () => tf.reshape(tf.sum(tf.mul(rowsOf(g), rowsOf(x)), 0), scale.shape),
@@ -54,23 +67,23 @@ tf.registerGradient({
 
 /**
  * Training-mode batch normalisation over the last axis in one kernel (batch mean, biased variance,
- * normalise, affine), differentiable w.r.t. x, gamma and beta; `undefined` when the active backend
- * has no such kernel or `x` is not float32.
+ * normalise, affine, and `max(·, 0)` when `relu`), differentiable w.r.t. x, gamma and beta;
+ * `undefined` when the active backend has no such kernel or `x` is not float32.
  */
-export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: T; mean: tf.Tensor; variance: tf.Tensor } | undefined {
+export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, relu = false): { y: T; mean: tf.Tensor; variance: tf.Tensor } | undefined {
   if (x.dtype !== 'float32' || !hasKernel(FUSED_KERNELS.batchNormTrain)) return undefined;
-  const [y, mean, variance, invstd] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+  const [y, mean, variance, invstd] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x, gamma, beta }, { epsilon, relu }) as tf.Tensor[];
   void invstd; // kept by the tape for the gradient; freed with the caller's tidy scope
   return { y: y as T, mean: mean!, variance: variance! };
 }
 
 /**
- * `x·scale + shift` over the last axis in one kernel, differentiable; `undefined` when the active
- * backend has no such kernel or `x` is not float32.
+ * `x·scale + shift` over the last axis in one kernel (then `max(·, 0)` when `relu`),
+ * differentiable; `undefined` when the active backend has no such kernel or `x` is not float32.
  */
-export function fusedChannelAffine<T extends tf.Tensor>(x: T, scale: tf.Tensor, shift: tf.Tensor): T | undefined {
+export function fusedChannelAffine<T extends tf.Tensor>(x: T, scale: tf.Tensor, shift: tf.Tensor, relu = false): T | undefined {
   if (x.dtype !== 'float32' || !hasKernel(FUSED_KERNELS.channelAffine)) return undefined;
-  return tf.engine().runKernel(FUSED_KERNELS.channelAffine, { x, scale, shift }, {}) as T;
+  return tf.engine().runKernel(FUSED_KERNELS.channelAffine, { x, scale, shift }, { relu }) as T;
 }
 
 /**
@@ -83,11 +96,7 @@ export function useFusedReluGradient(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => {
       const [x] = saved as [tf.Tensor];
-      const g = dy as tf.Tensor;
-      if (hasKernel(FUSED_KERNELS.reluGrad) && g.dtype === 'float32' && x.dtype === 'float32') {
-        return { x: () => tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy: g, x }, {}) as tf.Tensor };
-      }
-      return { x: () => tf.mul(g, tf.cast(tf.step(x), 'float32')) };
+      return { x: () => reluGradient(dy as tf.Tensor, x) };
     },
   });
 }
