@@ -271,47 +271,36 @@ void binary_loop(int rank, const int64_t* dims, const float* a, const int64_t* a
   int64_t inner = dims[rank - 1], ia = as[rank - 1], ib = bs[rank - 1];
   int64_t outer = 1;
   for (int d = 0; d < rank - 1; ++d) outer *= dims[d];
+  // Elements [i0, i1) of output row o.
+  auto row = [&](int64_t o, int64_t i0, int64_t i1) {
+    int64_t rest = o, offA = 0, offB = 0;
+    for (int d = rank - 2; d >= 0; --d) {
+      int64_t idx = rest % dims[d];
+      rest /= dims[d];
+      offA += idx * as[d];
+      offB += idx * bs[d];
+    }
+    const float* pa = a + offA;
+    const float* pb = b + offB;
+    float* po = out + o * inner;
+    if (ia == 1 && ib == 1) for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
+    else if (ia == 1 && ib == 0) { float vb = pb[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], vb); }
+    else if (ia == 0 && ib == 1) { float va = pa[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(va, pb[i]); }
+    else for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i * ia], pb[i * ib]);
+  };
   if (inner > (1 << 16)) {
     // Long rows (e.g. a whole tensor coalesced to one dim): split each row into blocks.
     const int64_t block = 1 << 15, blocks = (inner + block - 1) / block;
     pool().parallel_for(outer * blocks, [&](long t) {
-      int64_t o = t / blocks, i0 = (t % blocks) * block, i1 = std::min<int64_t>(inner, i0 + block);
-      int64_t rest = o, offA = 0, offB = 0;
-      for (int d = rank - 2; d >= 0; --d) {
-        int64_t idx = rest % dims[d];
-        rest /= dims[d];
-        offA += idx * as[d];
-        offB += idx * bs[d];
-      }
-      const float* pa = a + offA;
-      const float* pb = b + offB;
-      float* po = out + o * inner;
-      if (ia == 1 && ib == 1) for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
-      else if (ia == 1 && ib == 0) { float vb = pb[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], vb); }
-      else if (ia == 0 && ib == 1) { float va = pa[0]; for (int64_t i = i0; i < i1; ++i) po[i] = f(va, pb[i]); }
-      else for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i * ia], pb[i * ib]);
+      int64_t o = t / blocks, i0 = (t % blocks) * block;
+      row(o, i0, std::min<int64_t>(inner, i0 + block));
     });
     return;
   }
   const int64_t chunk = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(inner, 1));
   pool().parallel_for((outer + chunk - 1) / chunk, [&](long t) {
     int64_t o0 = t * chunk, o1 = std::min<int64_t>(outer, o0 + chunk);
-    for (int64_t o = o0; o < o1; ++o) {
-      int64_t rest = o, offA = 0, offB = 0;
-      for (int d = rank - 2; d >= 0; --d) {
-        int64_t idx = rest % dims[d];
-        rest /= dims[d];
-        offA += idx * as[d];
-        offB += idx * bs[d];
-      }
-      const float* pa = a + offA;
-      const float* pb = b + offB;
-      float* po = out + o * inner;
-      if (ia == 1 && ib == 1) for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
-      else if (ia == 1 && ib == 0) { float vb = pb[0]; for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], vb); }
-      else if (ia == 0 && ib == 1) { float va = pa[0]; for (int64_t i = 0; i < inner; ++i) po[i] = f(va, pb[i]); }
-      else for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i * ia], pb[i * ib]);
-    }
+    for (int64_t o = o0; o < o1; ++o) row(o, 0, inner);
   });
 }
 }  // namespace
