@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AfdStudentTransform, AfdTeacherTransform } from './afd-modules.js';
-import { adaptiveAvgPool, l2Normalize, spatialAttention } from './ops.js';
+import { adaptiveAvgPool, channelMeanSquare, l2Normalize, spatialAttention } from './ops.js';
 
 /**
  * How AFD pools: `resize` brings a student's channel-mean map `[n, H, W, 1]` to a teacher's size
@@ -85,7 +85,7 @@ export function teacherValues(features: readonly tf.Tensor4D[]): tf.Tensor2D[] {
  */
 export function studentValues(features: readonly tf.Tensor4D[], sizes: readonly (readonly [number, number])[], pooling: AfdPooling): tf.Tensor3D[] {
   return tf.tidy(() => {
-    const maps = features.map((f) => tf.mean(tf.square(f), 3, true) as tf.Tensor4D);
+    const maps = features.map((f) => channelMeanSquare(f, true));
     return sizes.map(([h, w]) => {
       const resized = maps.map((m) => tf.reshape(pooling.resize(m, h, w), [m.shape[0], h * w]));
       return l2Normalize(tf.stack(resized, 1) as tf.Tensor3D, 2);

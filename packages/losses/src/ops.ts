@@ -38,6 +38,20 @@ export function adaptiveAvgPool(x: tf.Tensor4D, height: number, width: number): 
   throw new Error(`adaptiveAvgPool: cannot resize ${h}×${w} to ${height}×${width} (only integer ratios are supported)`);
 }
 
+/** @rtkd/core's fused-kernel name (FUSED_KERNELS.channelMeanSquare; core registers its gradient). */
+const CHANNEL_MEAN_SQUARE = 'RtkdChannelMeanSquare';
+
+/**
+ * `mean_c(f²)` over the last (channel) axis of an NHWC map: one fused kernel when the active
+ * backend has it (@rtkd/native) and its gradient is registered, else `mean(square(f), 3)`; the
+ * values are identical (the fused kernel rounds like the two ops).
+ */
+export function channelMeanSquare<K extends boolean = false>(feature: tf.Tensor4D, keepDims?: K): K extends true ? tf.Tensor4D : tf.Tensor3D {
+  const fused = feature.dtype === 'float32' && tf.getKernel(CHANNEL_MEAN_SQUARE, tf.getBackend()) !== undefined && tf.getGradient(CHANNEL_MEAN_SQUARE) !== undefined;
+  if (fused) return tf.engine().runKernel(CHANNEL_MEAN_SQUARE, { x: feature }, { keepDims: keepDims === true }) as never;
+  return tf.tidy(() => tf.mean(tf.square(feature), 3, keepDims === true)) as never;
+}
+
 /**
  * The AT-style spatial attention map of an NHWC feature map: `mean_c(f^p)` flattened row-major over
  * H·W and L2-normalised, shape `[b, H·W]`.
@@ -45,8 +59,8 @@ export function adaptiveAvgPool(x: tf.Tensor4D, height: number, width: number): 
 export function spatialAttention(feature: tf.Tensor4D, p = 2): tf.Tensor2D {
   return tf.tidy(() => {
     const [b, h, w] = feature.shape;
-    const powered = p === 2 ? tf.square(feature) : tf.pow(feature, p);
-    return l2Normalize(tf.reshape(tf.mean(powered, 3), [b, h * w]) as tf.Tensor2D, 1);
+    const map = p === 2 ? channelMeanSquare(feature) : tf.mean(tf.pow(feature, p), 3);
+    return l2Normalize(tf.reshape(map, [b, h * w]) as tf.Tensor2D, 1);
   });
 }
 

@@ -273,6 +273,17 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// (x, out, channels)
+napi_value ChannelMeanSquare(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3);
+  size_t n = 0, no = 0;
+  float *x = a.f32(0, &n), *out = a.f32(1, &no);
+  int64_t c = a.num(2);
+  if (a.ok && (c < 1 || n % size_t(c) != 0 || no != n / size_t(c))) { fail(env, "rtkd native: channelMeanSquare: bad channel count or output size"); return nullptr; }
+  if (a.ok) rtkd::channel_mean_square(x, out, int64_t(n) / c, c);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   int64_t n = a.num(0);
@@ -315,6 +326,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", Conv2D}, {"conv2dBackpropInput", Conv2DBackpropInput}, {"conv2dBackpropFilter", Conv2DBackpropFilter},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
+      {"channelMeanSquare", ChannelMeanSquare},
       {"sgdMomentum", SgdMomentum},
   };
   for (auto& f : fns) {

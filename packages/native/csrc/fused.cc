@@ -3,6 +3,8 @@
 #pragma GCC target("avx2,fma")
 #include "fused.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -185,6 +187,33 @@ void relu_grad(const float* dy, const float* x, float* out, int64_t size) {
       const float v = x[i];
       const float step = v > 0.f ? 1.f : (v != v ? NAN : 0.f);
       out[i] = dy[i] * step;
+    }
+  });
+}
+
+void channel_mean_square(const float* x, float* out, int64_t rows, int64_t channels) {
+  const int64_t chunk = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(channels, 1));
+  pool().parallel_for((rows + chunk - 1) / chunk, [&](long t) {
+    const int64_t r1 = std::min<int64_t>(rows, (t + 1) * chunk);
+    for (int64_t r = t * chunk; r < r1; ++r) {
+      const float* p = x + r * channels;
+      __m256 acc = _mm256_setzero_ps();
+      int64_t c = 0;
+      for (; c + 8 <= channels; c += 8) {
+        const __m256 v = _mm256_loadu_ps(p + c);
+        __m256 sq = _mm256_mul_ps(v, v);
+        asm("" : "+x"(sq));  // keeps the compiler from contracting into an FMA: x² rounded first, as Square
+        acc = _mm256_add_ps(acc, sq);
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, acc);
+      float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+      for (; c < channels; ++c) {
+        float sq = p[c] * p[c];
+        asm("" : "+x"(sq));
+        s += sq;
+      }
+      out[r] = s / static_cast<float>(channels);
     }
   });
 }

@@ -30,4 +30,9 @@ void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, 
 // dy·step(x): dy where x > 0, 0 where x ≤ 0, NaN where x is NaN (tfjs's Relu gradient).
 void relu_grad(const float* dy, const float* x, float* out, int64_t size);
 
+// out[r] = mean_c x[r, c]² over the last axis (AT-style spatial attention). Rounds like the
+// native Square then Mean (each x² rounded to float32, 8 interleaved float partial sums added in
+// a fixed order, then ÷ channels): bit-identical to them and to any thread count.
+void channel_mean_square(const float* x, float* out, int64_t rows, int64_t channels);
+
 }  // namespace rtkd

@@ -31,6 +31,8 @@ export interface NativeAddon {
   sgdMomentum(w: Float32Array, g: Float32Array, b: Float32Array, wOut: Float32Array, bOut: Float32Array, lr: number, momentum: number, weightDecay: number, first: number): void;
   /** dy·step(x) (the Relu gradient). */
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  /** out[r] = mean over the last axis (`channels`) of x[r, ·]², rounded like Square then Mean. */
+  channelMeanSquare(x: Float32Array, out: Float32Array, channels: number): void;
 }
 
 /** Thrown when the addon cannot be used here; `message` says why and how to fix it. */

@@ -299,6 +299,8 @@ export const FUSED_KERNEL_NAMES = {
   sgdMomentum: 'RtkdSgdMomentum',
   /** inputs {dy, x}; output dy·step(x). */
   reluGrad: 'RtkdReluGrad',
+  /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention), bit-identical to Square then Mean. */
+  channelMeanSquare: 'RtkdChannelMeanSquare',
 } as const;
 
 type FusedFactory = (addon: NativeAddon) => tfc.KernelFunc;
@@ -389,12 +391,27 @@ const reluGrad: FusedFactory = (addon) => (args) => {
   return output(b, [...x!.shape], out);
 };
 
+const channelMeanSquare: FusedFactory = (addon) => (args) => {
+  const k = FUSED_KERNEL_NAMES.channelMeanSquare;
+  const { x } = args.inputs;
+  const b = args.backend;
+  const xv = need(b, x, k, 'x');
+  const shape = x!.shape;
+  const c = shape[shape.length - 1];
+  if (shape.length === 0 || !c) throw new Error(`@rtkd/native: ${k}: x must have a non-empty last axis, got shape [${shape}]`);
+  const out = outputArray(xv.length / c);
+  addon.channelMeanSquare(xv, out, c);
+  const keepDims = (args.attrs as { keepDims?: boolean } | undefined)?.keepDims === true;
+  return output(b, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1), out);
+};
+
 const FUSED_KERNELS: Readonly<Record<string, FusedFactory>> = {
   [FUSED_KERNEL_NAMES.batchNormTrain]: batchNormTrain,
   [FUSED_KERNEL_NAMES.batchNormTrainGrad]: batchNormTrainGrad,
   [FUSED_KERNEL_NAMES.channelAffine]: channelAffine,
   [FUSED_KERNEL_NAMES.reluGrad]: reluGrad,
   [FUSED_KERNEL_NAMES.sgdMomentum]: sgdMomentum,
+  [FUSED_KERNEL_NAMES.channelMeanSquare]: channelMeanSquare,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */

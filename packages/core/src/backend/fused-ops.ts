@@ -16,6 +16,8 @@ export const FUSED_KERNELS = {
   reluGrad: 'RtkdReluGrad',
   /** inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf'] of one PyTorch SGD-momentum step (see @rtkd/train's Sgd). */
   sgdMomentum: 'RtkdSgdMomentum',
+  /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention). */
+  channelMeanSquare: 'RtkdChannelMeanSquare',
 } as const;
 
 function hasKernel(name: string): boolean {
@@ -65,6 +67,17 @@ tf.registerGradient({
   },
 });
 
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.channelMeanSquare,
+  inputsToSave: ['x'],
+  // d mean_c(x²) / dx = 2x/C: one broadcast multiply of x by dy·(2/C).
+  gradFunc: (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    const c = x.shape[x.rank - 1]!;
+    return { x: () => tf.mul(x, tf.mul(tf.reshape(dy as tf.Tensor, [...x.shape.slice(0, -1), 1]), 2 / c)) };
+  },
+});
+
 /**
  * Training-mode batch normalisation over the last axis in one kernel (batch mean, biased variance,
  * normalise, affine, and `max(·, 0)` when `relu`), differentiable w.r.t. x, gamma and beta;
@@ -84,6 +97,15 @@ export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor,
 export function fusedChannelAffine<T extends tf.Tensor>(x: T, scale: tf.Tensor, shift: tf.Tensor, relu = false): T | undefined {
   if (x.dtype !== 'float32' || !hasKernel(FUSED_KERNELS.channelAffine)) return undefined;
   return tf.engine().runKernel(FUSED_KERNELS.channelAffine, { x, scale, shift }, { relu }) as T;
+}
+
+/**
+ * `mean(x², lastAxis, keepDims)` in one kernel, differentiable; `undefined` when the active
+ * backend has no such kernel or `x` is not float32.
+ */
+export function fusedChannelMeanSquare(x: tf.Tensor, keepDims = false): tf.Tensor | undefined {
+  if (x.dtype !== 'float32' || x.rank === 0 || !hasKernel(FUSED_KERNELS.channelMeanSquare)) return undefined;
+  return tf.engine().runKernel(FUSED_KERNELS.channelMeanSquare, { x }, { keepDims }) as tf.Tensor;
 }
 
 /**
