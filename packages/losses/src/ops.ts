@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedChannelMeanSquare } from '@rtkd/core';
 
 /**
  * PyTorch `F.normalize(x, dim=axis)`: `x / max(‖x‖₂, 1e-12)` along `axis`. Computed as
@@ -38,18 +39,14 @@ export function adaptiveAvgPool(x: tf.Tensor4D, height: number, width: number): 
   throw new Error(`adaptiveAvgPool: cannot resize ${h}×${w} to ${height}×${width} (only integer ratios are supported)`);
 }
 
-/** @rtkd/core's fused-kernel name (FUSED_KERNELS.channelMeanSquare; core registers its gradient). */
-const CHANNEL_MEAN_SQUARE = 'RtkdChannelMeanSquare';
-
 /**
- * `mean_c(f²)` over the last (channel) axis of an NHWC map: one fused kernel when the active
- * backend has it (@rtkd/native) and its gradient is registered, else `mean(square(f), 3)`; the
- * values are identical (the fused kernel rounds like the two ops).
+ * `mean_c(f²)` over the last (channel) axis of an NHWC map: @rtkd/core's fused kernel when the
+ * active backend has it (@rtkd/native), else `mean(square(f), 3)`; the values are identical (the
+ * fused kernel rounds like the two ops).
  */
 export function channelMeanSquare<K extends boolean = false>(feature: tf.Tensor4D, keepDims?: K): K extends true ? tf.Tensor4D : tf.Tensor3D {
-  const fused = feature.dtype === 'float32' && tf.getKernel(CHANNEL_MEAN_SQUARE, tf.getBackend()) !== undefined && tf.getGradient(CHANNEL_MEAN_SQUARE) !== undefined;
-  if (fused) return tf.engine().runKernel(CHANNEL_MEAN_SQUARE, { x: feature }, { keepDims: keepDims === true }) as never;
-  return tf.tidy(() => tf.mean(tf.square(feature), 3, keepDims === true)) as never;
+  const fused = fusedChannelMeanSquare(feature, keepDims === true);
+  return (fused ?? tf.tidy(() => tf.mean(tf.square(feature), 3, keepDims === true))) as never;
 }
 
 /**
