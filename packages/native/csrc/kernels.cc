@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "direct.h"
 #include "gemm512.h"
 #include "pool.h"
 
@@ -19,7 +20,7 @@ namespace {
 constexpr int MR = 6, NR = 16, KC = 256, MC = 96, NC = 512;
 
 
-thread_local std::vector<float> packA, packB, colBuffer, tileBuffer;
+thread_local std::vector<float> packA, packB, colBuffer, tileBuffer, padBuffer;
 
 float* grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
@@ -188,14 +189,110 @@ ThreadPool& pool() {
   return instance;
 }
 
+namespace {
+
+// The AVX2 flavour of the direct kernels (direct.h): 6 pixels × 16 channels in registers. No direct
+// filter gradient: with 16 registers its tiles are small and it re-reads each image too often
+// (92–121 GFLOP/s against 114–157 for im2col + GEMM, Zen 5, 2 threads).
+struct Avx2 {
+  using vec = __m256;
+  static constexpr int W = 8;
+  static vec zero() { return _mm256_setzero_ps(); }
+  static vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static vec broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
+};
+
+int avx2_panel_width(int cout) { return cout > 8 ? 16 : 8; }
+
+void avx2_forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
+  if (avx2_panel_width(g.cout) == 16) forward_image<Avx2, 6, 2>(g, padded, paddedWidth, panels, y);
+  else forward_image<Avx2, 12, 1>(g, padded, paddedWidth, panels, y);
+}
+
+const DirectConvKernels& direct() { return use_avx512() ? direct_kernels_avx512() : direct_kernels_avx2(); }
+
+bool direct_applies(const ConvGeometry& g) {
+  return !is_pointwise(g) && g.pt >= 0 && g.pl >= 0 && g.kh * g.kw <= kDirectMaxTaps;
+}
+
+struct PaddedSize {
+  int height, width;
+};
+
+// Rows and columns the direct kernels read: every tap of every output pixel, and the whole image.
+PaddedSize padded_size(const ConvGeometry& g) {
+  return {std::max((g.oh - 1) * g.sh + g.kh, g.pt + g.h), std::max((g.ow - 1) * g.sw + g.kw, g.pl + g.w)};
+}
+
+// One image placed at (pt, pl) inside zeros (plus zeroed slack), in this thread's buffer.
+const float* pad_image(const ConvGeometry& g, const PaddedSize& p, const float* img) {
+  const long size = static_cast<long>(p.height) * p.width * g.cin + direct_slack(g);
+  float* out = grow(padBuffer, size);
+  std::memset(out, 0, size * sizeof(float));
+  const long rowFloats = static_cast<long>(g.w) * g.cin;
+  for (int iy = 0; iy < g.h; ++iy)
+    std::memcpy(out + (static_cast<long>(iy + g.pt) * p.width + g.pl) * g.cin, img + iy * rowFloats, rowFloats * sizeof(float));
+  return out;
+}
+
+// Filter panels [ceil(cols/nr)][K][nr], zero-padded past `cols`; value(k, col) gives each entry.
+template <typename Value>
+std::vector<float> pack_panels(long K, int cols, int nr, Value value) {
+  const int panels = (cols + nr - 1) / nr;
+  std::vector<float> out(static_cast<size_t>(panels) * K * nr, 0.f);
+  for (int p = 0; p < panels; ++p)
+    for (long k = 0; k < K; ++k)
+      for (int q = 0; q < nr && p * nr + q < cols; ++q) out[(p * K + k) * nr + q] = value(k, p * nr + q);
+  return out;
+}
+
+void direct_forward(const ConvGeometry& g, const float* x, const std::vector<float>& panels, float* y) {
+  const PaddedSize p = padded_size(g);
+  const long inSize = static_cast<long>(g.h) * g.w * g.cin, outSize = static_cast<long>(g.oh) * g.ow * g.cout;
+  const DirectConvKernels& kernels = direct();
+  pool().parallel_for(g.n, [&](long n) {
+    kernels.forward(g, pad_image(g, p, x + n * inSize), p.width, panels.data(), y + n * outSize);
+  });
+}
+
+// conv2d_backprop_input of a stride-1 conv as the forward conv of dy with the filter turned by
+// 180° and its channel axes swapped, padded so that every tap lands: no col2im scatter.
+bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
+  if (g.sh != 1 || g.sw != 1 || !direct_applies(g) || !direct_applies(t)) return false;
+  const long K = static_cast<long>(g.kh) * g.kw * g.cout;
+  const auto panels = pack_panels(K, g.cin, direct().panel_width(g.cin), [&](long k, int ci) {
+    const long tap = k / g.cout, co = k % g.cout;
+    const long ky = g.kh - 1 - tap / g.kw, kx = g.kw - 1 - tap % g.kw;
+    return w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+  });
+  direct_forward(t, dy, panels, dx);
+  return true;
+}
+
+}  // namespace
+
+const DirectConvKernels& direct_kernels_avx2() {
+  static const DirectConvKernels kernels{Avx2::W, avx2_panel_width, avx2_forward, nullptr};
+  return kernels;
+}
+
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  if (direct_applies(g)) {
+    const auto panels = pack_panels(K, g.cout, direct().panel_width(g.cout), [&](long k, int co) { return w[k * g.cout + co]; });
+    direct_forward(g, x, panels, y);
+    return;
+  }
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
-  const bool direct = is_pointwise(g);
+  const bool pointwise = is_pointwise(g);
   pool().parallel_for(g.n, [&](long n) {
     const float* img = x + n * inSize;
     Matrix A{img, K, 1};
-    if (!direct) {
+    if (!pointwise) {
       float* col = grow(colBuffer, M * K);
       im2col(g, img, col);
       A.data = col;
@@ -205,13 +302,14 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float
 }
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  if (direct_backprop_input(g, dy, w, dx)) return;
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
-  const bool direct = is_pointwise(g);
+  const bool pointwise = is_pointwise(g);
   pool().parallel_for(g.n, [&](long n) {
     Matrix A{dy + n * M * g.cout, g.cout, 1};
     Matrix B{w, 1, g.cout};  // wᵀ: (co, kk) -> w[kk*cout + co]
-    if (direct) {
+    if (pointwise) {
       sgemm(M, K, g.cout, A, B, dx + n * inSize, K, false);
       return;
     }
@@ -224,23 +322,32 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
-  const bool direct = is_pointwise(g);
+  const bool pointwise = is_pointwise(g);
+  // The direct filter gradient re-reads the image once per (tap, channel tile): on small maps
+  // (8×8) its short loops lose to im2col + GEMM.
+  const bool useDirect = direct().filter && direct_applies(g) && g.cout % direct().lanes == 0 && M >= 128;
+  const PaddedSize padded = padded_size(g);
   // A fixed split of the batch (independent of the thread count) into groups with their own partial dW.
   const long groups = std::min<long>(g.n, 8);
   const long size = K * g.cout;
-  std::vector<float> partial(groups * size);
+  std::vector<float> partial(groups * size, 0.f);
   pool().parallel_for(groups, [&](long gi) {
     long first = gi * g.n / groups, last = (gi + 1) * g.n / groups;
     float* out = partial.data() + gi * size;
     for (long n = first; n < last; ++n) {
       const float* img = x + n * inSize;
+      const float* grad = dy + n * M * g.cout;
+      if (useDirect) {
+        direct().filter(g, pad_image(g, padded, img), padded.width, grad, out);
+        continue;
+      }
       Matrix A{img, 1, K};  // colᵀ: (kk, m) -> col[m*K + kk]
-      if (!direct) {
+      if (!pointwise) {
         float* col = grow(colBuffer, M * K);
         im2col(g, img, col);
         A.data = col;
       }
-      sgemm(K, g.cout, M, A, Matrix{dy + n * M * g.cout, g.cout, 1}, out, g.cout, n > first);
+      sgemm(K, g.cout, M, A, Matrix{grad, g.cout, 1}, out, g.cout, true);
     }
   });
   std::memcpy(dw, partial.data(), size * sizeof(float));
