@@ -1,5 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
+import { outputArray } from './recycle.js';
 
 /** The tfjs-core module the kernels are registered with (pass the caller's own instance). */
 export type TfCore = typeof tfc;
@@ -33,21 +34,6 @@ function output(backend: object, shape: number[], values: Float32Array): tfc.Ten
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Below this many elements a zero-filled array costs nothing worth avoiding. */
-const UNINITIALIZED_MIN = 4096;
-
-/**
- * A Float32Array of `n` elements for a kernel output that the kernel overwrites entirely: large
- * ones skip V8's zero-fill (`Buffer.allocUnsafeSlow`: an ArrayBuffer of its own, not the shared
- * pool), which costs more than the element-wise op itself on big feature maps.
- */
-function outputArray(n: number): Float32Array {
-  if (n < UNINITIALIZED_MIN) return new Float32Array(n);
-  const bytes = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-}
-
-
 /** [n,h,w,cin, kh,kw,cout, sh,sw,pt,pl, oh,ow] of an NHWC conv without dilation, or undefined. */
 function convGeometry(info: tfc.backend_util.Conv2DInfo): number[] | undefined {
   if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
@@ -70,7 +56,7 @@ const conv2d: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = outputArray(size(info.outShape));
+  const out = outputArray(args.backend, size(info.outShape));
   addon.conv2d(xv, fv, out, g);
   return output(args.backend, info.outShape, out);
 };
@@ -84,7 +70,7 @@ const conv2dBackpropInput: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, attrs.inputShape, filter!.shape, attrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = outputArray(size(info.inShape));
+  const out = outputArray(args.backend, size(info.inShape));
   addon.conv2dBackpropInput(dv, fv, out, g);
   return output(args.backend, info.inShape, out);
 };
@@ -98,7 +84,7 @@ const conv2dBackpropFilter: KernelFactory = (tf, addon, stock) => (args) => {
   const info = convInfo(tf, x!.shape, attrs.filterShape, attrs);
   const g = convGeometry(info);
   if (!g) return stock(args);
-  const out = outputArray(size(attrs.filterShape));
+  const out = outputArray(args.backend, size(attrs.filterShape));
   addon.conv2dBackpropFilter(xv, dv, out, g);
   return output(args.backend, [...attrs.filterShape], out);
 };
@@ -120,7 +106,7 @@ const batchMatMul: KernelFactory = (tf, addon, stock) => (args) => {
   if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return stock(args);
   const outBatchShape = batchA >= batchB ? a!.shape.slice(0, -2) : b!.shape.slice(0, -2);
   const batch = Math.max(batchA, batchB);
-  const out = outputArray(batch * m * n);
+  const out = outputArray(args.backend, batch * m * n);
   addon.batchMatMul(av, bv, out, [batch, batchA, batchB, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0]);
   return output(args.backend, [...outBatchShape, m, n], out);
 };
@@ -172,7 +158,7 @@ const binary = (op: number): KernelFactory => (tf, addon, stock) => (args) => {
   if (total === 0) return stock(args);
   const [dims, as, bs] = coalesce(outShape, broadcastStrides(a!.shape, outShape), broadcastStrides(b!.shape, outShape));
   if (dims.length > 6) return stock(args);
-  const out = outputArray(total);
+  const out = outputArray(args.backend, total);
   addon.binary(op, av, bv, out, dims, as, bs);
   return output(args.backend, outShape, out);
 };
@@ -183,7 +169,7 @@ const unary = (op: number): KernelFactory => (_tf, addon, stock) => (args) => {
   const { x } = args.inputs;
   const xv = f32(args.backend, x);
   if (!xv) return stock(args);
-  const out = outputArray(xv.length);
+  const out = outputArray(args.backend, xv.length);
   addon.unary(op, xv, out, (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0);
   return output(args.backend, [...x!.shape], out);
 };
@@ -217,7 +203,7 @@ function reduceAnyAxes(tf: TfCore, addon: NativeAddon, op: number, args: Paramet
   const axes = [...tf.util.parseAxisParam(axis, shape)];
   const outShape = reducedShape(shape, axes, keepDims);
   const { dims, reduced } = coalesceReduction(shape, axes);
-  const out = outputArray(size(outShape));
+  const out = outputArray(args.backend, size(outShape));
   if (!reduced.includes(1)) out.set(xv); // only size-1 axes reduced: a copy
   else addon.reduceStrided(op, xv, out, dims, reduced);
   return output(args.backend, outShape, out);
@@ -246,7 +232,7 @@ const reduce = (mean: boolean): KernelFactory => (tf, addon, stock) => (args) =>
   const reduced = size(shape.slice(first, last + 1));
   const inner = size(shape.slice(last + 1));
   const outShape = keepDims ? shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : shape.filter((_, i) => i < first || i > last);
-  const out = outputArray(outer * inner);
+  const out = outputArray(args.backend, outer * inner);
   addon.reduceSum(xv, out, outer, reduced, inner, mean ? 1 : 0);
   return output(args.backend, outShape, out);
 };
@@ -255,7 +241,7 @@ const addN: KernelFactory = (_tf, addon, stock) => (args) => {
   const inputs = args.inputs as unknown as tfc.TensorInfo[];
   const values = inputs.map((t) => f32(args.backend, t));
   if (values.length === 0 || values.some((v) => !v || v.length !== values[0]!.length)) return stock(args);
-  const out = outputArray(values[0]!.length);
+  const out = outputArray(args.backend, values[0]!.length);
   addon.addN(values as Float32Array[], out);
   return output(args.backend, [...inputs[0]!.shape], out);
 };
@@ -273,7 +259,7 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   const inner = size(shape.slice(a + 1));
   const outShape = shape.filter((_, i) => i !== a);
   return Array.from({ length: n }, (_, k) => {
-    const out = outputArray(outer * inner);
+    const out = outputArray(args.backend, outer * inner);
     for (let o = 0; o < outer; o++) {
       const from = (o * n + k) * inner;
       if (inner >= 16) out.set(xv.subarray(from, from + inner), o * inner);
@@ -325,10 +311,10 @@ const batchNormTrain: FusedFactory = (addon) => (args) => {
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['beta', beta]);
   const xv = need(b, x, k, 'x');
-  const y = outputArray(xv.length);
-  const mean = outputArray(c);
-  const variance = outputArray(c);
-  const invstd = outputArray(c);
+  const y = outputArray(args.backend, xv.length);
+  const mean = outputArray(args.backend, c);
+  const variance = outputArray(args.backend, c);
+  const invstd = outputArray(args.backend, c);
   const attrs = args.attrs as { epsilon?: number; relu?: boolean } | undefined;
   addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, attrs?.epsilon ?? 1e-5, attrs?.relu ? 1 : 0);
   return [output(b, [...x!.shape], y), output(b, [c], mean), output(b, [c], variance), output(b, [c], invstd)];
@@ -343,9 +329,9 @@ const batchNormTrainGrad: FusedFactory = (addon) => (args) => {
   const dyv = need(b, dy, k, 'dy');
   const yv = y ? need(b, y, k, 'y') : null;
   if (dyv.length !== xv.length || (yv && yv.length !== xv.length)) throw new Error(`@rtkd/native: ${k}: dy${yv ? ', y' : ''} and x differ in size`);
-  const dx = outputArray(xv.length);
-  const dgamma = outputArray(c);
-  const dbeta = outputArray(c);
+  const dx = outputArray(args.backend, xv.length);
+  const dgamma = outputArray(args.backend, c);
+  const dbeta = outputArray(args.backend, c);
   addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv);
   return [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
 };
@@ -356,7 +342,7 @@ const channelAffine: FusedFactory = (addon) => (args) => {
   const b = args.backend;
   const c = channelsOf(k, x!, ['scale', scale], ['shift', shift]);
   const xv = need(b, x, k, 'x');
-  const y = outputArray(xv.length);
+  const y = outputArray(args.backend, xv.length);
   addon.channelAffine(xv, need(b, scale, k, 'scale'), need(b, shift, k, 'shift'), y, c, (args.attrs as { relu?: boolean } | undefined)?.relu ? 1 : 0);
   return output(b, [...x!.shape], y);
 };
@@ -373,8 +359,8 @@ const sgdMomentum: FusedFactory = (addon) => (args) => {
   for (const [name, v] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
   }
-  const wOut = outputArray(wv.length);
-  const bOut = outputArray(wv.length);
+  const wOut = outputArray(args.backend, wv.length);
+  const bOut = outputArray(args.backend, wv.length);
   addon.sgdMomentum(wv, gv, bv, wOut, bOut, lr, momentum, weightDecay, first ? 1 : 0);
   return [output(b, [...w!.shape], wOut), output(b, [...w!.shape], bOut)];
 };
@@ -386,7 +372,7 @@ const reluGrad: FusedFactory = (addon) => (args) => {
   const xv = need(b, x, k, 'x');
   const dyv = need(b, dy, k, 'dy');
   if (dyv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: dy and x differ in size`);
-  const out = outputArray(xv.length);
+  const out = outputArray(args.backend, xv.length);
   addon.reluGrad(dyv, xv, out);
   return output(b, [...x!.shape], out);
 };
@@ -399,7 +385,7 @@ const channelMeanSquare: FusedFactory = (addon) => (args) => {
   const shape = x!.shape;
   const c = shape[shape.length - 1];
   if (shape.length === 0 || !c) throw new Error(`@rtkd/native: ${k}: x must have a non-empty last axis, got shape [${shape}]`);
-  const out = outputArray(xv.length / c);
+  const out = outputArray(args.backend, xv.length / c);
   addon.channelMeanSquare(xv, out, c);
   const keepDims = (args.attrs as { keepDims?: boolean } | undefined)?.keepDims === true;
   return output(b, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1), out);

@@ -1,0 +1,86 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { enableNativeBackend } from './enable.js';
+
+// Output arrays of the native kernels are reused once no tensor views them (recycle.ts). These
+// tests pin down both halves: a released array is reused, and nothing still visible is.
+
+const N = 64 * 64; // large enough to be recycled
+const ramp = (offset: number) => tf.tensor1d(Float32Array.from({ length: N }, (_, i) => i + offset));
+type CpuData = { data: { get(id: object): { values: Float32Array } } };
+const bufferOf = (t: tf.Tensor) => (tf.backend() as unknown as CpuData).data.get(t.dataId).values.buffer;
+
+beforeAll(async () => {
+  const { backendName } = enableNativeBackend(tf, { threads: 2, backendName: 'rtkd-native-recycle-test' });
+  await tf.setBackend(backendName);
+});
+
+describe('native output recycling', () => {
+  it('reuses the array of a disposed output for the next output of the same length', () => {
+    const a = ramp(0);
+    const first = tf.add(a, 1);
+    const buffer = bufferOf(first);
+    first.dispose();
+    const second = tf.mul(a, 2);
+    expect(bufferOf(second)).toBe(buffer);
+    expect(second.dataSync()[5]).toBe(10);
+    tf.dispose([a, second]);
+  });
+
+  it('keeps an array alive while a slice (a view of the same buffer) is', () => {
+    const a = ramp(0);
+    const sum = tf.add(a, 1);
+    const head = tf.slice(sum, 0, N / 2); // the stock Slice returns a subarray view of `sum`'s array
+    expect(bufferOf(head)).toBe(bufferOf(sum));
+    sum.dispose();
+    const later = tf.add(a, 1000); // same length as `sum`: must not land in the sliced buffer
+    expect(bufferOf(later)).not.toBe(bufferOf(head));
+    expect(Array.from(head.dataSync().slice(0, 3))).toEqual([1, 2, 3]);
+    tf.dispose([a, head, later]);
+  });
+
+  it('never reuses an array that dataSync handed out', () => {
+    const a = ramp(0);
+    const out = tf.add(a, 1);
+    const seen = out.dataSync();
+    out.dispose();
+    const later = tf.add(a, 500);
+    expect(later.dataSync()[0]).toBe(500);
+    expect(Array.from(seen.slice(0, 3))).toEqual([1, 2, 3]);
+    tf.dispose([a, later]);
+  });
+
+  it('never reuses an array that data() handed out', async () => {
+    const a = ramp(0);
+    const out = tf.add(a, 1);
+    const seen = (await out.data()) as Float32Array;
+    out.dispose();
+    const later = tf.add(a, 7);
+    expect(bufferOf(later)).not.toBe(seen.buffer);
+    expect(seen[0]).toBe(1);
+    tf.dispose([a, later]);
+  });
+
+  it('keeps a reshaped tensor (same data id) alive after the original is disposed', () => {
+    const a = ramp(0);
+    const out = tf.add(a, 2);
+    const square = tf.reshape(out, [64, 64]);
+    out.dispose();
+    const later = tf.add(a, 3);
+    expect(bufferOf(later)).not.toBe(bufferOf(square));
+    expect(square.dataSync()[0]).toBe(2);
+    tf.dispose([a, square, later]);
+  });
+
+  it('leaves tensors made from user arrays alone', () => {
+    const user = Float32Array.from({ length: N }, (_, i) => i);
+    const t = tf.tensor1d(user);
+    t.dispose();
+    const a = ramp(0);
+    const out = tf.add(a, 9);
+    expect(bufferOf(out)).not.toBe(user.buffer);
+    expect(user[1]).toBe(1);
+    tf.dispose([a, out]);
+  });
+});
