@@ -73,6 +73,18 @@ describe('native output recycling', () => {
     tf.dispose([a, square, later]);
   });
 
+  it('drops a free array that no allocation reused for a long time', () => {
+    const a = ramp(0);
+    const rare = tf.concat([a, a]); // stock Concat: not a native output
+    const once = tf.add(rare, 1); // a native output of length 2N
+    const buffer = bufferOf(once);
+    once.dispose();
+    for (let i = 0; i < 20_000; i++) tf.tidy(() => tf.add(a, i)); // other allocations, all of length N
+    const again = tf.add(rare, 2);
+    expect(bufferOf(again)).not.toBe(buffer);
+    tf.dispose([a, rare, again]);
+  });
+
   it('leaves tensors made from user arrays alone', () => {
     const user = Float32Array.from({ length: N }, (_, i) => i);
     const t = tf.tensor1d(user);

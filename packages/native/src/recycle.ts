@@ -10,7 +10,7 @@
  * on is hooked so that it counts, per ArrayBuffer, the tensors (data ids) whose values view it —
  * `write`/`move` add one, `disposeData` removes one when TF.js really drops the data. When the count
  * of an array the kernels allocated falls to zero, the array goes to a free list and the next output
- * of the same length reuses it. An array TF.js has handed to user code (`readSync`/`read`, behind
+ * of the same length reuses it; free arrays not reused for a while are dropped. An array TF.js has handed to user code (`readSync`/`read`, behind
  * `dataSync`/`data`/`array`) is never reused: the caller may keep it after disposing the tensor.
  */
 
@@ -32,19 +32,34 @@ interface HookableBackend {
 const RECYCLE_MIN_LENGTH = 4096;
 
 /** Free arrays kept for reuse at most (bytes); beyond it released arrays are left to the GC. */
-const MAX_FREE_BYTES = 1 << 30;
+const MAX_FREE_BYTES = 4 * 2 ** 30;
+
+/**
+ * A free array not reused within this many allocations is dropped (left to the GC), so shapes a
+ * program stopped using (another model, an eval batch size) do not stay reserved. A distillation
+ * step of WRN-40-2 → WRN-16-2 makes about a thousand allocations.
+ */
+const MAX_IDLE_ALLOCATIONS = 16384;
+const SWEEP_EVERY = 1024;
+
+interface FreeArray {
+  array: Float32Array;
+  releasedAt: number;
+}
 
 /** The free list and the per-buffer view counts of one backend instance. */
 class OutputRecycler {
   /** Buffers the kernels allocated and nobody outside TF.js has seen → live views and the full array. */
   private readonly owned = new Map<ArrayBufferLike, { array: Float32Array; views: number }>();
-  private readonly free = new Map<number, Float32Array[]>();
+  private readonly free = new Map<number, FreeArray[]>();
   private freeBytes = 0;
+  private allocations = 0;
 
   /** A Float32Array of `n` elements whose contents the caller overwrites entirely. */
   take(n: number): Float32Array {
     if (n < RECYCLE_MIN_LENGTH) return new Float32Array(n);
-    const reused = this.free.get(n)?.pop();
+    if (++this.allocations % SWEEP_EVERY === 0) this.dropIdle();
+    const reused = this.free.get(n)?.pop()?.array;
     if (reused) {
       this.freeBytes -= reused.byteLength;
       this.owned.set(reused.buffer, { array: reused, views: 0 });
@@ -70,7 +85,7 @@ class OutputRecycler {
     this.owned.delete(entry.array.buffer);
     if (this.freeBytes + entry.array.byteLength > MAX_FREE_BYTES) return;
     const list = this.free.get(entry.array.length) ?? [];
-    list.push(entry.array);
+    list.push({ array: entry.array, releasedAt: this.allocations });
     this.free.set(entry.array.length, list);
     this.freeBytes += entry.array.byteLength;
   }
@@ -78,6 +93,15 @@ class OutputRecycler {
   /** `values` left TF.js (read by user code): its buffer must never be reused. */
   expose(values: unknown): void {
     if (ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
+  }
+
+  private dropIdle(): void {
+    for (const [length, list] of this.free) {
+      const keep = list.filter((f) => this.allocations - f.releasedAt <= MAX_IDLE_ALLOCATIONS);
+      this.freeBytes -= (list.length - keep.length) * length * 4;
+      if (keep.length) this.free.set(length, keep);
+      else this.free.delete(length);
+    }
   }
 
   private entryOf(values: unknown): { array: Float32Array; views: number } | undefined {
