@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CRD, contrastiveRepresentation, createCrdLoss, drawContrastIndices } from './crd.js';
+import { CRD, classIndex, contrastiveRepresentation, createCrdLoss, drawContrastIndices } from './crd.js';
 import type { LossContext, LossShapes } from './types.js';
 
 beforeAll(async () => {
@@ -151,21 +151,54 @@ describe('crd: contrastive representation distillation', () => {
     expect(drawContrastIndices(Int32Array.from([1]), 8, 10, new Rng(4))).toEqual(drawContrastIndices(Int32Array.from([1]), 8, 10, new Rng(4)));
   });
 
-  it('crd: compute draws its own negatives, leaks nothing, and needs ctx.indices and numSamples', () => {
-    expect(() => contrastiveRepresentation.create(shapes, options, { rng: new Rng(1) })).toThrow(/numSamples/);
-    const loss = contrastiveRepresentation.create(shapes, { ...options, numNegatives: 50 }, { rng: new Rng(1), numSamples: N });
-    const fs = tf.tensor2d(fS);
-    const ft = tf.tensor2d(fT);
-    expect(() => loss.compute(contextOf(fs, ft, undefined, true))).toThrow(/no `indices`/);
-    const start = tf.memory().numTensors;
-    for (let step = 0; step < 3; step++) {
-      const { value, grads } = tf.variableGrads(() => loss.compute(contextOf(fs, ft, indices, true)), loss.module.parameters());
-      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
-      tf.dispose([value, ...Object.values(grads)]);
+  it('crd: with class labels, negatives are distinct samples of other classes', () => {
+    const labels = Int32Array.from({ length: 60 }, (_, i) => i % 3); // 20 samples per class
+    const classes = classIndex(labels);
+    const positives = Int32Array.from([0, 4, 59]);
+    const draws = drawContrastIndices(positives, 40, 60, new Rng(5), classes);
+    expect(draws.length).toBe(3 * 41);
+    positives.forEach((p, row) => {
+      const negatives = Array.from(draws.subarray(row * 41 + 1, row * 41 + 41));
+      expect(draws[row * 41]).toBe(p);
+      expect(negatives.every((n) => labels[n] !== labels[p])).toBe(true);
+      expect(new Set(negatives).size).toBe(40); // all 40 samples of the other two classes, once each
+    });
+    // K above the number of other-class samples: drawn with replacement, still from other classes.
+    const many = drawContrastIndices(Int32Array.from([1]), 100, 60, new Rng(6), classes);
+    expect(Array.from(many.subarray(1)).every((n) => labels[n] !== labels[1])).toBe(true);
+    expect(new Set(many.subarray(1)).size).toBeLessThanOrEqual(40);
+    // Each other-class sample equally likely over many draws of K < pool.
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 2000; i++) {
+      drawContrastIndices(Int32Array.from([0]), 10, 60, new Rng(100 + i), classes).subarray(1).forEach((n) => counts.set(n, (counts.get(n) ?? 0) + 1));
     }
-    expect(tf.memory().numTensors).toBe(start);
-    tf.dispose([fs, ft]);
-    loss.dispose();
+    expect(counts.size).toBe(40);
+    for (const c of counts.values()) expect(Math.abs(c - 500)).toBeLessThan(110); // 2000·10/40 = 500 each
+    expect(() => drawContrastIndices(Int32Array.from([0]), 3, 4, new Rng(1), classIndex(new Int32Array(4)))).toThrow(/no negatives/);
+  });
+
+  it('crd: create checks trainLabels against numSamples', () => {
+    expect(() => contrastiveRepresentation.create(shapes, options, { rng: new Rng(1), numSamples: N, trainLabels: new Int32Array(N + 1) })).toThrow(/training labels/);
+    expect(() => classIndex(Int32Array.from([0, -1]))).toThrow(/not a class index/);
+  });
+
+  it('crd: compute draws its own negatives (with and without labels), leaks nothing, and needs ctx.indices and numSamples', () => {
+    expect(() => contrastiveRepresentation.create(shapes, options, { rng: new Rng(1) })).toThrow(/numSamples/);
+    for (const trainLabels of [undefined, Int32Array.from({ length: N }, (_, i) => i % 2)]) {
+      const loss = contrastiveRepresentation.create(shapes, { ...options, numNegatives: 50 }, { rng: new Rng(1), numSamples: N, trainLabels });
+      const fs = tf.tensor2d(fS);
+      const ft = tf.tensor2d(fT);
+      expect(() => loss.compute(contextOf(fs, ft, undefined, true))).toThrow(/no `indices`/);
+      const start = tf.memory().numTensors;
+      for (let step = 0; step < 3; step++) {
+        const { value, grads } = tf.variableGrads(() => loss.compute(contextOf(fs, ft, indices, true)), loss.module.parameters());
+        expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      expect(tf.memory().numTensors).toBe(start);
+      tf.dispose([fs, ft]);
+      loss.dispose();
+    }
   });
   it('crd: getState/setState restore the negative sampler, so a resumed run draws the same negatives', () => {
     const loss = createCrdLoss(shapes, options, { rng: new Rng(3), numSamples: N });

@@ -125,16 +125,70 @@ export function updateMemory(memory: tf.Variable, embeddings: tf.Tensor2D, indic
   });
 }
 
+/** Dataset indices grouped by class, so that "a sample of another class" is one draw. */
+export interface ClassIndex {
+  /** Class of each sample, by dataset index. */
+  readonly labels: Int32Array;
+  /** Dataset indices sorted by class (stable). */
+  readonly order: Int32Array;
+  /** Where each class starts in `order`, and how many samples it has. */
+  readonly start: Int32Array;
+  readonly count: Int32Array;
+}
+
+/** Groups `labels` (one class index ≥ 0 per sample) by class. */
+export function classIndex(labels: Int32Array): ClassIndex {
+  let classes = 0;
+  labels.forEach((label, i) => {
+    if (!(Number.isInteger(label) && label >= 0)) throw new Error(`crd: label ${label} of sample ${i} is not a class index`);
+    classes = Math.max(classes, label + 1);
+  });
+  const count = new Int32Array(classes);
+  for (const label of labels) count[label]! += 1;
+  const start = new Int32Array(classes);
+  for (let c = 1; c < classes; c++) start[c] = start[c - 1]! + count[c - 1]!;
+  const next = start.slice();
+  const order = new Int32Array(labels.length);
+  labels.forEach((label, i) => { order[next[label]!++] = i; });
+  return { labels, order, start, count };
+}
+
 /**
- * Draws the contrast indices of a batch as RepDistiller's `AliasMethod` does with uniform weights:
- * row i is `[indices[i], K uniform draws over 0..N−1]` (with replacement), flattened row-major.
+ * Draws the contrast indices of a batch: row i is `[indices[i], K negatives]`, flattened row-major.
+ * With a {@link ClassIndex}, the negatives are samples of other classes than `indices[i]`'s, distinct
+ * unless K exceeds their number, as RepDistiller's `CIFAR100InstanceSample` (mode 'exact') draws
+ * them; without one, K uniform draws over 0..N−1 with replacement (its `AliasMethod` with uniform
+ * weights, used where no labels are known).
  */
-export function drawContrastIndices(indices: Int32Array, numNegatives: number, numSamples: number, rng: Rng): Int32Array {
+export function drawContrastIndices(indices: Int32Array, numNegatives: number, numSamples: number, rng: Rng, classes?: ClassIndex): Int32Array {
   const columns = numNegatives + 1;
   const out = new Int32Array(indices.length * columns);
+  const seen = classes ? new Int32Array(numSamples) : undefined;
   indices.forEach((positive, row) => {
-    out[row * columns] = positive;
-    for (let k = 1; k < columns; k++) out[row * columns + k] = rng.int(numSamples);
+    const base = row * columns;
+    out[base] = positive;
+    if (!classes) {
+      for (let k = 1; k < columns; k++) out[base + k] = rng.int(numSamples);
+      return;
+    }
+    const label = classes.labels[positive]!;
+    const first = classes.start[label]!;
+    const own = classes.count[label]!;
+    const pool = numSamples - own;
+    if (pool === 0) throw new Error(`crd: every training sample is of class ${label}: there are no negatives to draw`);
+    const negative = (r: number) => classes.order[r < first ? r : r + own]!;
+    if (numNegatives > pool) {
+      for (let k = 1; k < columns; k++) out[base + k] = negative(rng.int(pool));
+      return;
+    }
+    // Floyd's algorithm: K distinct positions of the pool; `seen` holds row+1 for the taken ones.
+    let k = 1;
+    for (let j = pool - numNegatives; j < pool; j++) {
+      const t = rng.int(j + 1);
+      const r = seen![t] === row + 1 ? j : t;
+      seen![r] = row + 1;
+      out[base + k++] = negative(r);
+    }
   });
   return out;
 }
@@ -183,6 +237,7 @@ export function createCrdLoss(shapes: LossShapes, options: CrdOptions, context: 
   const t = shapes.teacher.features.pool;
   assertRank(s, 2, 'crd: student pool');
   assertRank(t, 2, 'crd: teacher pool');
+  const classes = context.trainLabels ? classIndex(checkedLabels(context.trainLabels, numSamples)) : undefined;
   const module = new CrdModule(s[1]!, t[1]!, numSamples, options, rng.fork('module'));
   const sampler = rng.fork('negatives');
   const { contrast } = module;
@@ -217,12 +272,17 @@ export function createCrdLoss(shapes: LossShapes, options: CrdOptions, context: 
     name: CRD,
     module,
     computeWithSamples,
-    compute: (ctx) => computeWithSamples(ctx, drawContrastIndices(batchIndices(ctx), options.numNegatives, numSamples, sampler)),
+    compute: (ctx) => computeWithSamples(ctx, drawContrastIndices(batchIndices(ctx), options.numNegatives, numSamples, sampler, classes)),
     // The negative sampler lives outside the module's tensors: checkpoints carry its state.
     getState: () => ({ sampler: sampler.getState() }),
     setState: (state: unknown) => sampler.setState((state as { sampler: RngState }).sampler),
     dispose: () => module.dispose(),
   };
+}
+
+function checkedLabels(labels: Int32Array, numSamples: number): Int32Array {
+  if (labels.length !== numSamples) throw new Error(`crd: ${labels.length} training labels for ${numSamples} samples`);
+  return labels;
 }
 
 function batchIndices(ctx: LossContext): Int32Array {
@@ -235,8 +295,8 @@ function batchIndices(ctx: LossContext): Int32Array {
 /**
  * Contrastive Representation Distillation (Tian, Krishnan & Isola, ICLR 2020), RepDistiller
  * `crd/`: pooled features (`feat[-1]`) → `Embed` (Linear + L2 norm, 128-d) for student and teacher;
- * per-sample memory banks (momentum 0.5); for each sample its own index plus 16384 uniform
- * negatives; scores `exp(v·m/τ)/Z` (τ 0.07, Z from the first batch); loss = NCE with the student as
+ * per-sample memory banks (momentum 0.5); for each sample its own index plus 16384 negatives
+ * (distinct samples of other classes when the create context has `trainLabels`, else uniform); scores `exp(v·m/τ)/Z` (τ 0.07, Z from the first batch); loss = NCE with the student as
  * anchor + NCE with the teacher as anchor. Needs `numSamples` at creation and `ctx.indices` per step.
  * Default weight β = 0.8 (`-a 0 -b 0.8`).
  */

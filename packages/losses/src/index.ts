@@ -71,9 +71,11 @@ export {
   contrastScores,
   updateMemory,
   drawContrastIndices,
+  classIndex,
   Embed,
   ContrastMemory,
   CrdModule,
+  type ClassIndex,
   type CrdLoss,
   type CrdOptions,
 } from './crd.js';

@@ -30,6 +30,11 @@ export interface CreateContext {
   rng: Rng;
   /** Size of the training set (CRD's memory bank). */
   numSamples?: number;
+  /**
+   * Class of each training sample, by dataset index (`numSamples` entries): CRD then draws its
+   * negatives from other classes, as RepDistiller's CIFAR loader does.
+   */
+  trainLabels?: Int32Array;
 }
 
 /**
