@@ -1,9 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
+import { computeOnce, stagesContext, withStages } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AT, attentionTransfer } from './at.js';
-import type { LossContext, LossShapes } from './types.js';
+import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -47,8 +48,6 @@ function atTerm64(s: Float32Array, sShape: Shape4, t: Float32Array, tShape: Shap
   return as.reduce((acc, v, i) => acc + (v - at[i]!) ** 2, 0) / as.length;
 }
 
-const withStages = (stages: unknown[]) => ({ features: { stages } });
-
 describe('at', () => {
   it('at: the definition sums the AT terms of every stage pair (float64 reference, both pooling directions)', () => {
     const rng = new Rng(3);
@@ -60,18 +59,10 @@ describe('at', () => {
     expect(attentionTransfer.name).toBe(AT);
     expect(attentionTransfer.defaults).toMatchObject({ weight: 1000, p: 2 });
     const loss = attentionTransfer.create(shapes, attentionTransfer.defaults, { rng: new Rng(0) });
-    const ctx = {
-      student: withStages(s.map((d, i) => tf.tensor4d(d, sShapes[i]!))),
-      teacher: withStages(t.map((d, i) => tf.tensor4d(d, tShapes[i]!))),
-      epoch: 0,
-      training: true,
-    } as unknown as LossContext;
-    const before = tf.memory().numTensors;
-    const value = loss.compute(ctx);
-    expect(tf.memory().numTensors).toBe(before + 1);
-    const ref = atTerm64(s[0]!, sShapes[0]!, t[0]!, tShapes[0]!) + atTerm64(s[1]!, sShapes[1]!, t[1]!, tShapes[1]!);
-    expect(Math.abs(value.dataSync()[0]! - ref)).toBeLessThanOrEqual(1e-5 * ref);
-    value.dispose();
+    const ctx = stagesContext(s.map((d, i) => tf.tensor4d(d, sShapes[i]!)), t.map((d, i) => tf.tensor4d(d, tShapes[i]!)));
+    const value = computeOnce(loss, ctx);
+        const ref = atTerm64(s[0]!, sShapes[0]!, t[0]!, tShapes[0]!) + atTerm64(s[1]!, sShapes[1]!, t[1]!, tShapes[1]!);
+    expect(Math.abs(value - ref)).toBeLessThanOrEqual(1e-5 * ref);
     loss.dispose();
     tf.dispose([...ctx.student.features.stages, ...ctx.teacher.features.stages]);
   });

@@ -1,15 +1,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
+import { computeOnce, stagesContext, withStages } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConvTranspose2d, FITNET, convRegGeometry, fitNet, type ConvReg } from './fitnet.js';
-import type { LossContext, LossShapes } from './types.js';
+import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const withStages = (stages: unknown[]) => ({ features: { stages } });
 
 describe('fitnet', () => {
   it('fitnet: convRegGeometry follows RepDistiller ConvReg', () => {
@@ -91,17 +90,10 @@ describe('fitnet', () => {
     }
     ref /= pixels * ct;
 
-    const ctx = {
-      // stages[0] holds garbage of another shape: only stages[1] may be read.
-      student: withStages([tf.fill([b, 4, 4, 1], 9), tf.tensor4d(s, [b, h, h, cs])]),
-      teacher: withStages([tf.fill([b, 4, 4, 1], -9), tf.tensor4d(t, [b, h, h, ct])]),
-      epoch: 0,
-      training: true,
-    } as unknown as LossContext;
-    const before = tf.memory().numTensors;
-    const value = loss.compute(ctx);
-    expect(tf.memory().numTensors).toBe(before + 1);
-    expect(Math.abs(value.dataSync()[0]! - ref)).toBeLessThanOrEqual(1e-5 * ref);
+    // stages[0] holds garbage of another shape: only stages[1] may be read.
+    const ctx = stagesContext([tf.fill([b, 4, 4, 1], 9), tf.tensor4d(s, [b, h, h, cs])], [tf.fill([b, 4, 4, 1], -9), tf.tensor4d(t, [b, h, h, ct])]);
+    const value = computeOnce(loss, ctx);
+    expect(Math.abs(value - ref)).toBeLessThanOrEqual(1e-5 * ref);
     const runningMean = module.bn.runningMean.dataSync();
     const runningVar = module.bn.runningVar.dataSync();
     for (let o = 0; o < ct; o++) {
@@ -111,7 +103,6 @@ describe('fitnet', () => {
     // Evaluation leaves the running statistics alone.
     tf.dispose(loss.compute({ ...ctx, training: false }));
     expect([...module.bn.runningMean.dataSync()]).toEqual([...runningMean]);
-    value.dispose();
     loss.dispose();
     tf.dispose([...ctx.student.features.stages, ...ctx.teacher.features.stages]);
   });

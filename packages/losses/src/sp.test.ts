@@ -1,9 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
+import { computeOnce, stagesContext, withStages } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SP, similarityPreserving } from './sp.js';
-import type { LossContext, LossShapes } from './types.js';
+import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -23,8 +24,6 @@ function similarity64(x: Float32Array, b: number): number[][] {
   });
 }
 
-const withStages = (stages: unknown[]) => ({ features: { stages } });
-
 describe('sp', () => {
   it('sp: the definition compares the last stages (float64 reference) and leaks nothing', () => {
     const rng = new Rng(4);
@@ -35,23 +34,15 @@ describe('sp', () => {
     expect(similarityPreserving.name).toBe(SP);
     expect(similarityPreserving.defaults.weight).toBe(3000);
     const loss = similarityPreserving.create(shapes, similarityPreserving.defaults, { rng: new Rng(0) });
-    const ctx = {
-      // The first stages hold garbage: only the last one may be read.
-      student: withStages([tf.fill([b, 4, 4, 2], 7), tf.tensor4d(sLast, [b, 2, 2, 4])]),
-      teacher: withStages([tf.fill([b, 8, 8, 1], -3), tf.tensor4d(tLast, [b, 4, 4, 2])]),
-      epoch: 0,
-      training: true,
-    } as unknown as LossContext;
-    const before = tf.memory().numTensors;
-    const value = loss.compute(ctx);
-    expect(tf.memory().numTensors).toBe(before + 1);
+    // The first stages hold garbage: only the last one may be read.
+    const ctx = stagesContext([tf.fill([b, 4, 4, 2], 7), tf.tensor4d(sLast, [b, 2, 2, 4])], [tf.fill([b, 8, 8, 1], -3), tf.tensor4d(tLast, [b, 4, 4, 2])]);
+    const value = computeOnce(loss, ctx);
     const gs = similarity64(sLast, b);
     const gt = similarity64(tLast, b);
     let ref = 0;
     for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) ref += (gt[i]![j]! - gs[i]![j]!) ** 2;
     ref /= b * b;
-    expect(Math.abs(value.dataSync()[0]! - ref)).toBeLessThanOrEqual(1e-5 * ref);
-    value.dispose();
+    expect(Math.abs(value - ref)).toBeLessThanOrEqual(1e-5 * ref);
     loss.dispose();
     tf.dispose([...ctx.student.features.stages, ...ctx.teacher.features.stages]);
   });

@@ -1,16 +1,15 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, stagesContext, toTensor, withStages, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialLogScale, variationalInformationDistillation, type VidModule } from './vid.js';
-import type { LossContext, LossShapes } from './types.js';
+import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const withStages = (stages: unknown[]) => ({ features: { stages } });
 
 for (const file of goldenFiles('losses', /^vid\.json$/)) {
   const golden = readGoldenFile(file);
@@ -24,7 +23,7 @@ for (const file of goldenFiles('losses', /^vid\.json$/)) {
         const shapes = { student: withStages(gs.map((g) => g.shape)), teacher: withStages(gt.map((g) => g.shape)) } as unknown as LossShapes;
         const loss = variationalInformationDistillation.create(shapes, options, { rng: new Rng(c.seed) });
         loss.module.loadStateDict(Object.fromEntries(Object.entries(c.params!).map(([name, a]) => [name, toTensor(a)])));
-        const ctx = { student: withStages(gs), teacher: withStages(gt), epoch: 0, training: true } as unknown as LossContext;
+        const ctx = stagesContext(gs, gt);
 
         const terms = (loss.module as VidModule).terms(gs as tf.Tensor4D[], gt as tf.Tensor4D[]);
         expect(terms.length).toBe(c.loss_terms!.length);

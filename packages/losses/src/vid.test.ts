@@ -1,9 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
+import { computeOnce, stagesContext, withStages } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VID, initialLogScale, variationalInformationDistillation } from './vid.js';
-import type { LossContext, LossShapes } from './types.js';
+import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -31,8 +32,6 @@ function pointwise64(x: number[], W: ArrayLike<number>, cin: number, cout: numbe
   }
   return out;
 }
-
-const withStages = (stages: unknown[]) => ({ features: { stages } });
 
 describe('vid', () => {
   it('vid: log_scale starts at variance initPredVar', () => {
@@ -74,17 +73,9 @@ describe('vid', () => {
       ref += mu.reduce((acc, m, q) => acc + 0.5 * ((m - tx[q]!) ** 2 / variance[q % ct]! + Math.log(variance[q % ct]!)), 0) / mu.length;
     }
 
-    const ctx = {
-      student: withStages(s.map((d, i) => tf.tensor4d(d, sShapes[i]!))),
-      teacher: withStages(t.map((d, i) => tf.tensor4d(d, tShapes[i]!))),
-      epoch: 0,
-      training: true,
-    } as unknown as LossContext;
-    const before = tf.memory().numTensors;
-    const value = loss.compute(ctx);
-    expect(tf.memory().numTensors).toBe(before + 1);
-    expect(Math.abs(value.dataSync()[0]! - ref)).toBeLessThanOrEqual(1e-5 * Math.abs(ref));
-    value.dispose();
+    const ctx = stagesContext(s.map((d, i) => tf.tensor4d(d, sShapes[i]!)), t.map((d, i) => tf.tensor4d(d, tShapes[i]!)));
+    const value = computeOnce(loss, ctx);
+        expect(Math.abs(value - ref)).toBeLessThanOrEqual(1e-5 * Math.abs(ref));
     loss.dispose();
     tf.dispose([...ctx.student.features.stages, ...ctx.teacher.features.stages]);
   });

@@ -1,7 +1,8 @@
 /**
  * Test helpers shared by the rtkd packages (private, not published): reading the PyTorch reference
  * data (`fixtures/golden`, or `$RTKD_GOLDEN_DIR`) and checking float32 results against it with the
- * tolerances its README recommends; a tiny student/teacher pair for smoke-training losses.
+ * tolerances its README recommends; a tiny student/teacher pair for smoke-training losses; loss
+ * contexts holding only stage features.
  */
 export {
   goldenDir,
@@ -15,3 +16,4 @@ export {
 export { toTensor, toTensors, isGoldenArray, flatNumbers } from './convert.js';
 export { expectLossClose, expectArrayClose, expectAnalyticallyZero, scaledError, type Tolerance, TOLERANCE } from './tolerance.js';
 export { makeDistillFixture, createLossFor, distillStep, type DistillFixture } from './distill-step.js';
+export { withStages, stagesContext, computeOnce } from './loss-context.js';
