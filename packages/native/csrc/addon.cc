@@ -97,27 +97,17 @@ bool geometry(Args& a, size_t i, rtkd::ConvGeometry& g) {
   return true;
 }
 
-napi_value Conv2D(napi_env env, napi_callback_info info) {
-  Args a(env, info, 4);
-  rtkd::ConvGeometry g;
-  float *x = a.f32(0), *w = a.f32(1), *y = a.f32(2);
-  if (a.ok && geometry(a, 3, g)) rtkd::conv2d_forward(g, x, w, y);
-  return nullptr;
-}
+using ConvKernel = void (*)(const rtkd::ConvGeometry&, const float*, const float*, float*);
 
-napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+// (in0, in1, out, geometry): conv2d (x, w, y), its input gradient (dy, w, dx) or its filter
+// gradient (x, dy, dw).
+template <ConvKernel kernel>
+napi_value Conv(napi_env env, napi_callback_info info) {
   Args a(env, info, 4);
   rtkd::ConvGeometry g;
-  float *dy = a.f32(0), *w = a.f32(1), *dx = a.f32(2);
-  if (a.ok && geometry(a, 3, g)) rtkd::conv2d_backprop_input(g, dy, w, dx);
-  return nullptr;
-}
-
-napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
-  Args a(env, info, 4);
-  rtkd::ConvGeometry g;
-  float *x = a.f32(0), *dy = a.f32(1), *dw = a.f32(2);
-  if (a.ok && geometry(a, 3, g)) rtkd::conv2d_backprop_filter(g, x, dy, dw);
+  const float *in0 = a.f32(0), *in1 = a.f32(1);
+  float* out = a.f32(2);
+  if (a.ok && geometry(a, 3, g)) kernel(g, in0, in1, out);
   return nullptr;
 }
 
@@ -323,7 +313,8 @@ napi_value Init(napi_env env, napi_value exports) {
   keep_large_blocks();
   struct { const char* name; napi_callback fn; } fns[] = {
       {"supported", Supported}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
-      {"conv2d", Conv2D}, {"conv2dBackpropInput", Conv2DBackpropInput}, {"conv2dBackpropFilter", Conv2DBackpropFilter},
+      {"conv2d", Conv<rtkd::conv2d_forward>}, {"conv2dBackpropInput", Conv<rtkd::conv2d_backprop_input>},
+      {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
       {"channelMeanSquare", ChannelMeanSquare},
