@@ -1,4 +1,5 @@
 // Helpers shared by the bench scripts.
+import { execFileSync } from 'node:child_process';
 
 /** The median of a list of numbers (mean of the middle two for an even count). */
 export function median(values) {
@@ -50,4 +51,35 @@ export function installProfiler(tf, backendName) {
     reset: () => stats.clear(),
     take: (steps) => [...stats].map(([name, s]) => ({ name, ms: s.ms / steps, cpu: s.cpu / steps, calls: s.calls / steps })).sort((a, b) => b.ms - a.ms),
   };
+}
+
+/** The JSON of the `RESULT {...}` line a benchmark child prints, or undefined. */
+export function resultOf(stdout) {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return line ? JSON.parse(line.slice(7)) : undefined;
+}
+
+/**
+ * Runs a node script (`args[0]`) as a child process, its stderr shown live, and returns the
+ * result it printed (`{ error }` when it failed) with its other stdout lines.
+ */
+export function runNodeChild(args, what) {
+  let out = '';
+  let failure = '';
+  try {
+    out = execFileSync(process.execPath, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  } catch (error) {
+    out = error.stdout ?? '';
+    failure = `exit ${error.status ?? error.signal}; see its stderr above`;
+  }
+  const result = resultOf(out) ?? { error: `the ${what} process failed (${failure || 'no result'})` };
+  return { result, lines: out.split('\n').filter((l) => l && !l.startsWith('RESULT ')) };
+}
+
+/** Prints a Markdown table whose columns are padded to their widest cell. */
+export function printMarkdownTable(header, body) {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const fmt = (row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${fmt(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of body) console.log(fmt(row));
 }

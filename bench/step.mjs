@@ -4,12 +4,11 @@
 //   pnpm --filter @rtkd/core --filter @rtkd/models build && pnpm bench
 // Each (backend, threads) configuration runs in its own child process: wasm's thread count is
 // fixed at its first init, and a fresh process keeps the memory numbers apart.
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installProfiler, median } from './lib.mjs';
+import { installProfiler, median, printMarkdownTable, runNodeChild } from './lib.mjs';
 
 const USAGE = `usage: node bench/step.mjs [options]
   --backends LIST   comma-separated: node-gpu,node,native,wasm,cpu (default: every one that loads; cpu included)
@@ -77,17 +76,8 @@ async function runParent() {
     if (opts.steps) args.push('--steps', opts.steps);
     if (opts.warmup) args.push('--warmup', opts.warmup);
     if (opts.profile) args.push('--profile');
-    let out;
-    let failure = '';
-    try {
-      out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-    } catch (error) {
-      out = error.stdout ?? '';
-      failure = `exit ${error.status ?? error.signal}; see its stderr above`;
-    }
-    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-    const result = line ? JSON.parse(line.slice(7)) : { error: `the benchmark process failed (${failure || 'no result'})` };
-    for (const l of out.split('\n')) if (l && !l.startsWith('RESULT ')) console.log(l);
+    const { result, lines } = runNodeChild(args, 'benchmark');
+    for (const l of lines) console.log(l);
     if (result.error && !explicit && result.unavailable) {
       console.log(`(skipped ${cfg.backend}: ${result.error})`);
       continue;
@@ -105,12 +95,7 @@ function printTable(rows) {
     : [r.backend, String(r.threads ?? 'native'), r.simd === undefined ? '-' : r.simd ? 'on' : 'off', String(r.batch),
       r.stepMs.toFixed(0), r.stepCpuMs.toFixed(0), r.forwardMs.toFixed(0), r.forwardCpuMs.toFixed(0),
       (r.batch / r.stepMs * 1000).toFixed(1), String(r.peakRssMiB), `${r.steps} (+${r.warmup} warm-up)`, r.loadAverage.toFixed(1)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const fmt = (row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log('');
-  console.log(fmt(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of body) console.log(fmt(row));
+  printMarkdownTable(header, body);
   console.log('\nstep = forward (training-mode BN) + backward (tf.variableGrads) + SGD-momentum update; forward = eval mode, no tape.');
   console.log('cpu ms = process CPU time (all threads); a 1-minute load average above the core count means the wall times are inflated.');
   if (rows.some((r) => r.backend === 'cpu' && r.steps <= 1)) console.log('cpu runs 1 timed step by default (it is ~100× slower); pass --steps to change.');

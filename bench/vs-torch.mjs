@@ -3,13 +3,13 @@
 // system's python3 with torch) and in rtkd on the fastest backend `initBackend('auto')` loads,
 // one after the other (never at the same time), each in its own process.
 // Uses the BUILT packages: `pnpm build` first.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installProfiler, median } from './lib.mjs';
+import { installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -110,24 +110,11 @@ function findPython() {
   return { ok: false, reason: reasons.join('; ') };
 }
 
-function resultOf(stdout) {
-  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  return line ? JSON.parse(line.slice(7)) : undefined;
-}
-
 function runRtkd(name) {
   const args = [fileURLToPath(import.meta.url), '--child', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch, '--backend', opts.backend];
   if (opts.profile) args.push('--profile');
-  let out = '';
-  let failure = '';
-  try {
-    out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  } catch (error) {
-    out = error.stdout ?? '';
-    failure = `exit ${error.status ?? error.signal}; see its stderr above`;
-  }
-  const result = resultOf(out) ?? { error: `the rtkd process failed (${failure || 'no result'})` };
-  return { ...result, lines: out.split('\n').filter((l) => l && !l.startsWith('RESULT ')) };
+  const { result, lines } = runNodeChild(args, 'rtkd');
+  return { ...result, lines };
 }
 
 function runTorch(python, name) {
@@ -141,10 +128,7 @@ function printTable(rows, python) {
   const f = (x) => (x === undefined ? '—' : x.toFixed(0));
   const body = rows.map((r) => [r.name, r.rtkd.error ? `FAILED: ${r.rtkd.error}` : r.rtkd.backendLabel, f(r.rtkd.ms), f(r.rtkd.min_ms), f(r.rtkd.cpu_ms),
     r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const fmt = (row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(`\n${fmt(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of body) console.log(fmt(row));
+  printMarkdownTable(header, body);
   console.log(`\nms/step = median wall time of ${opts.steps} steps after ${opts.warmup} warm-up; cpu ms = median process CPU time (all threads).`);
   for (const r of rows) console.log(`  ${r.name}: ${CASES[r.name].replace('B', opts.batch)}`);
   console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
