@@ -1,7 +1,33 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+const addonFile = `${packagesDir}native/build/Release/rtkd_native.node`;
+
+/** Why @rtkd/native's addon cannot run here, or undefined when it can. */
+function nativeUnavailable(): string | undefined {
+  if (process.arch !== 'x64') return `@rtkd/native is x86-64 only (this is ${process.arch})`;
+  if (!existsSync(addonFile)) return `${addonFile} is not built`;
+  try {
+    const addon = createRequire(import.meta.url)(addonFile) as { supported(): boolean };
+    return addon.supported() ? undefined : 'this CPU lacks AVX2/FMA';
+  } catch (error) {
+    return `the addon does not load: ${String(error).split('\n')[0]}`;
+  }
+}
+
+// The 'fast-path' project runs the tests of these packages again with @rtkd/native's kernels
+// patched into the cpu backend (what initBackend('auto') picks): golden, leak and training tests
+// then check the native kernels. Where the addon cannot run it is left out with a note, unless
+// RTKD_REQUIRE_FAST_PATH=1 (CI) makes that an error.
+const FAST_PATH_PACKAGES = ['core', 'models', 'softpool', 'losses', 'rtk', 'train'];
+const unavailable = nativeUnavailable();
+if (unavailable) {
+  if (process.env.RTKD_REQUIRE_FAST_PATH === '1') throw new Error(`RTKD_REQUIRE_FAST_PATH=1 but the fast-path tests cannot run: ${unavailable}`);
+  console.warn(`vitest: project 'fast-path' left out: ${unavailable}`);
+}
 
 export default defineConfig({
   resolve: {
@@ -12,11 +38,23 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
     // A golden directory may hold only some files: their test files then register no test.
     passWithNoTests: true,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'] } },
+      ...(unavailable ? [] : [{
+        extends: true,
+        test: {
+          name: 'fast-path',
+          include: FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`),
+          // It checks that initBackend keeps the stock cpu backend stock, which this project patches.
+          exclude: ['packages/core/src/backend/native-backend.test.ts'],
+          setupFiles: [`${packagesDir}native/src/testing/fast-path-setup.ts`],
+        },
+      }]),
+    ],
   },
 });

@@ -1,4 +1,4 @@
-// vitest setup file of vitest.fast-path.config.ts: native kernels on the cpu backend, 2 threads.
+// vitest setup file of the fast-path project (vitest.config.ts): native kernels on the cpu backend, 2 threads.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { enableNativeBackend } from '../enable.js';
