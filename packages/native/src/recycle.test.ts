@@ -85,6 +85,17 @@ describe('native output recycling', () => {
     tf.dispose([a, rare, again]);
   });
 
+  it('disposing a data id another backend holds neither moves nor drops that data', async () => {
+    const name = tf.getBackend();
+    tf.dispose(tf.add(ramp(0), 1)); // a native kernel has run: the backend is hooked
+    await tf.setBackend('cpu');
+    const elsewhere = tf.tensor1d([1, 2, 3]);
+    await tf.setBackend(name);
+    expect(tf.backend().disposeData(elsewhere.dataId)).toBe(true);
+    expect(Array.from(elsewhere.dataSync())).toEqual([1, 2, 3]);
+    elsewhere.dispose();
+  });
+
   it('leaves tensors made from user arrays alone', () => {
     const user = Float32Array.from({ length: N }, (_, i) => i);
     const t = tf.tensor1d(user);

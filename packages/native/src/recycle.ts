@@ -124,18 +124,21 @@ function hook(backend: HookableBackend, recycler: OutputRecycler): void {
     recycler.retain(values);
   };
   backend.disposeData = function (dataId, force) {
-    const values = this.data.get(dataId)?.values;
+    // `has` first: DataStorage.get of an unknown id would pull the data over from another backend.
+    const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
     const released = disposeData.call(this, dataId, force);
     if (values !== undefined && !this.data.has(dataId)) recycler.release(values);
     return released;
   };
   backend.readSync = function (dataId) {
+    const values = readSync.call(this, dataId);
     recycler.expose(this.data.get(dataId)?.values);
-    return readSync.call(this, dataId);
+    return values;
   };
   backend.read = function (dataId) {
+    const values = read.call(this, dataId);
     recycler.expose(this.data.get(dataId)?.values);
-    return read.call(this, dataId);
+    return values;
   };
 }
 
