@@ -18,11 +18,11 @@ function nativeUnavailable(): string | undefined {
   }
 }
 
-// The 'fast-path' project runs the tests of these packages again with @rtkd/native's kernels
-// patched into the cpu backend (what initBackend('auto') picks): golden, leak and training tests
-// then check the native kernels. Where the addon cannot run it is left out with a note, unless
+// The 'fast-path' project runs the tests of these packages and of the examples again with
+// @rtkd/native's kernels patched into the cpu backend (what initBackend('auto') picks): golden,
+// leak, training and CLI tests then check the native kernels. Where the addon cannot run it is left out with a note, unless
 // RTKD_REQUIRE_FAST_PATH=1 (CI) makes that an error.
-const FAST_PATH_PACKAGES = ['core', 'models', 'softpool', 'losses', 'rtk', 'train'];
+const FAST_PATH_PACKAGES = ['core', 'models', 'softpool', 'losses', 'rtk', 'train', 'cli'];
 const unavailable = nativeUnavailable();
 if (unavailable) {
   if (process.env.RTKD_REQUIRE_FAST_PATH === '1') throw new Error(`RTKD_REQUIRE_FAST_PATH=1 but the fast-path tests cannot run: ${unavailable}`);
@@ -49,7 +49,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'fast-path',
-          include: FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`),
+          include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts'],
           // It checks that initBackend keeps the stock cpu backend stock, which this project patches.
           exclude: ['packages/core/src/backend/native-backend.test.ts'],
           setupFiles: [`${packagesDir}native/src/testing/fast-path-setup.ts`],
