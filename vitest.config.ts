@@ -8,11 +8,10 @@ const addonFile = `${packagesDir}native/build/Release/rtkd_native.node`;
 
 /** Why @rtkd/native's addon cannot run here, or undefined when it can. */
 function nativeUnavailable(): string | undefined {
-  if (process.arch !== 'x64') return `@rtkd/native is x86-64 only (this is ${process.arch})`;
   if (!existsSync(addonFile)) return `${addonFile} is not built`;
   try {
     const addon = createRequire(import.meta.url)(addonFile) as { supported(): boolean };
-    return addon.supported() ? undefined : 'this CPU lacks AVX2/FMA';
+    return addon.supported() ? undefined : 'this x86-64 CPU lacks AVX2/FMA';
   } catch (error) {
     return `the addon does not load: ${String(error).split('\n')[0]}`;
   }

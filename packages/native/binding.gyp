@@ -2,9 +2,13 @@
   "targets": [
     {
       "target_name": "rtkd_native",
-      "sources": ["csrc/addon.cc", "csrc/kernels.cc", "csrc/fused.cc", "csrc/gemm512.cc", "csrc/direct512.cc"],
+      "sources": ["csrc/addon.cc", "csrc/kernels.cc", "csrc/fused.cc", "csrc/avx512.cc", "csrc/generic.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math"],
+      "xcode_settings": {
+        "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math"],
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES"
+      },
       "defines": ["NAPI_VERSION=8"],
       "ldflags": ["-pthread"]
     }

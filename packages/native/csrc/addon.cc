@@ -13,17 +13,20 @@
 #include <vector>
 
 #include "fused.h"
+#include "isa.h"
 #include "kernels.h"
 #include "pool.h"
 
 namespace {
 
+// x86-64 needs AVX2 and FMA (kernels.cc and fused.cc are compiled for them); elsewhere the
+// kernels are portable C++.
 bool cpu_ok() {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
-  return false;
+  return true;
 #endif
 }
 
@@ -290,6 +293,14 @@ napi_value GetThreads(napi_env env, napi_callback_info) {
   return v;
 }
 
+napi_value Isa(napi_env env, napi_callback_info) {
+  const rtkd::Isa isa = rtkd::isa();
+  const char* name = isa == rtkd::Isa::kAvx512 ? "avx512" : isa == rtkd::Isa::kAvx2 ? "avx2" : "generic";
+  napi_value v;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
 napi_value Supported(napi_env env, napi_callback_info) {
   napi_value v;
   napi_get_boolean(env, cpu_ok(), &v);
@@ -312,7 +323,7 @@ void keep_large_blocks() {
 napi_value Init(napi_env env, napi_value exports) {
   keep_large_blocks();
   struct { const char* name; napi_callback fn; } fns[] = {
-      {"supported", Supported}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
+      {"supported", Supported}, {"isa", Isa}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
       {"conv2d", Conv<rtkd::conv2d_forward>}, {"conv2dBackpropInput", Conv<rtkd::conv2d_backprop_input>},
       {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},

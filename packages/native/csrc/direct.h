@@ -5,9 +5,9 @@
 // half of its time writing, re-reading and packing the im2col matrix.
 //
 // The templates below take a SIMD flavour V (lanes V::W, load/broadcast/fma/store) and live in an
-// anonymous namespace: kernels.cc (AVX2) and direct512.cc (AVX-512) each compile private copies
-// for their own target. They use no std:: templates, so no AVX-512 code can leak into shared
-// inline functions (see gemm512.cc).
+// anonymous namespace: kernels.cc (AVX2), avx512.cc and generic.cc each compile private copies for
+// their own target. They use no std:: templates, so no AVX-512 code can leak into shared inline
+// functions (see avx512.cc).
 #pragma once
 
 #include "kernels.h"
@@ -37,6 +37,7 @@ inline long direct_slack(const ConvGeometry& g) { return (16L * g.sw + g.kw + 1)
 
 const DirectConvKernels& direct_kernels_avx2();
 const DirectConvKernels& direct_kernels_avx512();
+const DirectConvKernels& direct_kernels_generic();
 
 namespace {
 

@@ -1,15 +1,27 @@
 // Fused BatchNorm / affine / ReLU-gradient kernels (see fused.h). Compiled for AVX2/FMA like
-// kernels.cc; the inner channel loops are left to the compiler's vectoriser.
-#pragma GCC target("avx2,fma")
-#include "fused.h"
-
-#include <immintrin.h>
-
+// kernels.cc on x86-64; the inner channel loops are left to the compiler's vectoriser.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "fused.h"
 #include "pool.h"
+
+#if defined(__x86_64__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+#endif
+
+// FMA contraction off where each product must be rounded before the sum: GCC's pragma around the
+// function (GCC contracts across statements), clang's at the top of its body.
+#if defined(__clang__)
+#define RTKD_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define RTKD_NO_FP_CONTRACT
+#endif
 
 namespace rtkd {
 namespace {
@@ -157,10 +169,13 @@ void channel_affine(const float* x, const float* scale, const float* shift, floa
 }
 
 // No FMA contraction here: each product must be rounded before the sum, as tfjs's separate kernels round it.
+#if !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
+#endif
 void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, float* b_out, int64_t size,
                   float lr, float momentum, float weight_decay, bool first) {
+  RTKD_NO_FP_CONTRACT;
   const bool decay = weight_decay != 0.f;
   const bool mix = !first && momentum != 0.f;
   const int64_t chunk = 1 << 16;
@@ -177,7 +192,9 @@ void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, 
     }
   });
 }
+#if !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 void relu_grad(const float* dy, const float* x, float* out, int64_t size) {
   const int64_t chunk = 1 << 16;
@@ -191,31 +208,41 @@ void relu_grad(const float* dy, const float* x, float* out, int64_t size) {
   });
 }
 
+// Square, then add: no FMA contraction (GCC contracts across statements unless told not to), so
+// the bits equal Square followed by our Mean (8 interleaved lane sums, added in a fixed order).
+#if !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
 void channel_mean_square(const float* x, float* out, int64_t rows, int64_t channels) {
+  RTKD_NO_FP_CONTRACT;
   const int64_t chunk = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(channels, 1));
   pool().parallel_for((rows + chunk - 1) / chunk, [&](long t) {
     const int64_t r1 = std::min<int64_t>(rows, (t + 1) * chunk);
     for (int64_t r = t * chunk; r < r1; ++r) {
       const float* p = x + r * channels;
-      __m256 acc = _mm256_setzero_ps();
+      float lanes[8] = {};
       int64_t c = 0;
-      for (; c + 8 <= channels; c += 8) {
-        const __m256 v = _mm256_loadu_ps(p + c);
-        __m256 sq = _mm256_mul_ps(v, v);
-        asm("" : "+x"(sq));  // keeps the compiler from contracting into an FMA: x² rounded first, as Square
-        acc = _mm256_add_ps(acc, sq);
-      }
-      alignas(32) float lanes[8];
-      _mm256_store_ps(lanes, acc);
+      for (; c + 8 <= channels; c += 8)
+        for (int l = 0; l < 8; ++l) {
+          const float sq = p[c + l] * p[c + l];
+          lanes[l] += sq;
+        }
       float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
       for (; c < channels; ++c) {
-        float sq = p[c] * p[c];
-        asm("" : "+x"(sq));
+        const float sq = p[c] * p[c];
         s += sq;
       }
       out[r] = s / static_cast<float>(channels);
     }
   });
 }
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 }  // namespace rtkd
+
+#if defined(__x86_64__) && defined(__clang__)
+#pragma clang attribute pop
+#endif

@@ -1,141 +1,83 @@
-// AVX2 + FMA kernels (this file is compiled for x86-64 with AVX2/FMA; the addon checks the CPU
-// before any of it runs).
-#pragma GCC target("avx2,fma")
-#include "kernels.h"
-
-#include <immintrin.h>
-
+// The kernels' entry points (convolutions, batched matmul, element-wise ops, reductions) and the
+// AVX2 flavour of the GEMM and direct convolutions. On x86-64 this file is compiled for AVX2/FMA
+// (the addon checks the CPU before any of it runs); elsewhere it is plain C++ and the portable
+// kernels of generic.cc do the heavy work.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
-#include "direct.h"
-#include "gemm512.h"
+#include "isa.h"
+#include "kernels.h"
 #include "pool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+// Everything below is compiled for AVX2/FMA (after the system headers, so their inline functions
+// stay baseline); clang ignores `#pragma GCC target`, hence its own form (popped at the end).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+#endif
+
+#include "direct.h"  // templates: compiled for the target above
+#include "gemm.h"
 
 namespace rtkd {
 namespace {
 
-constexpr int MR = 6, NR = 16, KC = 256, MC = 96, NC = 512;
-
-
-thread_local std::vector<float> packA, packB, colBuffer, tileBuffer, padBuffer;
+thread_local std::vector<float> colBuffer, padBuffer;
 
 float* grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
 
-// Ap: panels of MR rows, k-major inside: Ap[p][k][r].
-void pack_a(const Matrix& A, long i0, long mc, long k0, long kc, float* ap) {
-  for (long p = 0; p < mc; p += MR) {
-    long rows = std::min<long>(MR, mc - p);
-    if (A.cs == 1 && rows == MR) {
-      const float* r[MR];
-      for (int r_ = 0; r_ < MR; ++r_) r[r_] = A.data + (i0 + p + r_) * A.rs + k0;
-      for (long k = 0; k < kc; ++k)
-        for (int r_ = 0; r_ < MR; ++r_) *ap++ = r[r_][k];
-    } else if (A.rs == 1 && rows == MR) {
-      for (long k = 0; k < kc; ++k) {
-        const float* src = A.data + (i0 + p) + (k0 + k) * A.cs;
-        for (int r_ = 0; r_ < MR; ++r_) *ap++ = src[r_];
-      }
-    } else {
-      for (long k = 0; k < kc; ++k)
-        for (int r_ = 0; r_ < MR; ++r_) *ap++ = r_ < rows ? A.at(i0 + p + r_, k0 + k) : 0.f;
-    }
-  }
+#if defined(__x86_64__)
+// The AVX2 flavour of the GEMM (6 × 16 register tiles) and of the direct kernels (direct.h):
+// 6 pixels × 16 channels. No direct filter gradient: with 16 registers its tiles are small and it
+// re-reads each image too often (92–121 GFLOP/s against 114–157 for im2col + GEMM, Zen 5, 2 threads).
+struct Avx2 {
+  using vec = __m256;
+  static constexpr int W = 8;
+  static vec zero() { return _mm256_setzero_ps(); }
+  static vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static vec broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
+};
+
+int avx2_panel_width(int cout) { return cout > 8 ? 16 : 8; }
+
+void avx2_forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
+  if (avx2_panel_width(g.cout) == 16) forward_image<Avx2, 6, 2>(g, padded, paddedWidth, panels, y);
+  else forward_image<Avx2, 12, 1>(g, padded, paddedWidth, panels, y);
+}
+#endif
+
+Isa pick_isa() {
+#if defined(__x86_64__)
+  const char* wanted = std::getenv("RTKD_NATIVE_ISA");
+  if (wanted && std::strcmp(wanted, "generic") == 0) return Isa::kGeneric;
+  if ((wanted && std::strcmp(wanted, "avx2") == 0) || std::getenv("RTKD_NATIVE_NO_AVX512")) return Isa::kAvx2;
+  return cpu_has_avx512() ? Isa::kAvx512 : Isa::kAvx2;
+#else
+  return Isa::kGeneric;
+#endif
 }
 
-// Bp: panels of NR columns: Bp[p][k][c].
-void pack_b(const Matrix& B, long k0, long kc, long j0, long nc, float* bp) {
-  for (long p = 0; p < nc; p += NR) {
-    long cols = std::min<long>(NR, nc - p);
-    if (B.cs == 1 && cols == NR) {
-      for (long k = 0; k < kc; ++k) {
-        const float* src = B.data + (k0 + k) * B.rs + j0 + p;
-        _mm256_storeu_ps(bp, _mm256_loadu_ps(src));
-        _mm256_storeu_ps(bp + 8, _mm256_loadu_ps(src + 8));
-        bp += NR;
-      }
-    } else {
-      for (long k = 0; k < kc; ++k)
-        for (int c = 0; c < NR; ++c) *bp++ = c < cols ? B.at(k0 + k, j0 + p + c) : 0.f;
-    }
-  }
-}
-
-// C[6x16] (+)= Ap · Bp over kc.
-inline void micro_kernel(long kc, const float* ap, const float* bp, float* c, long ldc, bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (long k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
-    __m256 a;
-    a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-    ap += MR;
-    bp += NR;
-  }
-  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  for (int r = 0; r < MR; ++r) {
-    float* row = c + r * ldc;
-    if (accumulate) {
-      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
-      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
-    } else {
-      _mm256_storeu_ps(row, acc[r][0]);
-      _mm256_storeu_ps(row + 8, acc[r][1]);
-    }
-  }
-}
-
-// Single-threaded C[M,N] (+)= A[M,K] · B[K,N]; C row-major with leading dimension ldc.
+// Single-threaded C[M,N] (+)= A[M,K] · B[K,N] on this process's instruction set.
 void sgemm(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
-  if (use_avx512()) return sgemm_avx512(M, N, K, A, B, C, ldc, accumulate);
-  if (K == 0) {
-    if (!accumulate)
-      for (long i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
-    return;
-  }
-  float* tile = grow(tileBuffer, MR * NR);
-  for (long j0 = 0; j0 < N; j0 += NC) {
-    long nc = std::min<long>(NC, N - j0);
-    long ncPadded = (nc + NR - 1) / NR * NR;
-    for (long k0 = 0; k0 < K; k0 += KC) {
-      long kc = std::min<long>(KC, K - k0);
-      bool acc = accumulate || k0 > 0;
-      float* bp = grow(packB, ncPadded * kc);
-      pack_b(B, k0, kc, j0, nc, bp);
-      for (long i0 = 0; i0 < M; i0 += MC) {
-        long mc = std::min<long>(MC, M - i0);
-        long mcPadded = (mc + MR - 1) / MR * MR;
-        float* ap = grow(packA, mcPadded * kc);
-        pack_a(A, i0, mc, k0, kc, ap);
-        for (long jr = 0; jr < nc; jr += NR) {
-          long cols = std::min<long>(NR, nc - jr);
-          for (long ir = 0; ir < mc; ir += MR) {
-            long rows = std::min<long>(MR, mc - ir);
-            float* c = C + (i0 + ir) * ldc + j0 + jr;
-            const float* a = ap + ir * kc;
-            const float* b = bp + jr * kc;
-            if (rows == MR && cols == NR) {
-              micro_kernel(kc, a, b, c, ldc, acc);
-            } else {
-              micro_kernel(kc, a, b, tile, NR, false);
-              for (long r = 0; r < rows; ++r)
-                for (long q = 0; q < cols; ++q) c[r * ldc + q] = acc ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
-            }
-          }
-        }
-      }
-    }
+  switch (isa()) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return sgemm_avx512(M, N, K, A, B, C, ldc, accumulate);
+    case Isa::kAvx2: return sgemm_avx2(M, N, K, A, B, C, ldc, accumulate);
+#endif
+    default: return sgemm_generic(M, N, K, A, B, C, ldc, accumulate);
   }
 }
 
@@ -191,28 +133,15 @@ ThreadPool& pool() {
 
 namespace {
 
-// The AVX2 flavour of the direct kernels (direct.h): 6 pixels × 16 channels in registers. No direct
-// filter gradient: with 16 registers its tiles are small and it re-reads each image too often
-// (92–121 GFLOP/s against 114–157 for im2col + GEMM, Zen 5, 2 threads).
-struct Avx2 {
-  using vec = __m256;
-  static constexpr int W = 8;
-  static vec zero() { return _mm256_setzero_ps(); }
-  static vec load(const float* p) { return _mm256_loadu_ps(p); }
-  static vec broadcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
-  static void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
-};
-
-int avx2_panel_width(int cout) { return cout > 8 ? 16 : 8; }
-
-void avx2_forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
-  if (avx2_panel_width(g.cout) == 16) forward_image<Avx2, 6, 2>(g, padded, paddedWidth, panels, y);
-  else forward_image<Avx2, 12, 1>(g, padded, paddedWidth, panels, y);
+const DirectConvKernels& direct() {
+  switch (isa()) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return direct_kernels_avx512();
+    case Isa::kAvx2: return direct_kernels_avx2();
+#endif
+    default: return direct_kernels_generic();
+  }
 }
-
-const DirectConvKernels& direct() { return use_avx512() ? direct_kernels_avx512() : direct_kernels_avx2(); }
 
 bool direct_applies(const ConvGeometry& g) {
   return !is_pointwise(g) && g.pt >= 0 && g.pl >= 0 && g.kh * g.kw <= kDirectMaxTaps;
@@ -275,10 +204,21 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 
 }  // namespace
 
+Isa isa() {
+  static const Isa picked = pick_isa();
+  return picked;
+}
+
+#if defined(__x86_64__)
+void sgemm_avx2(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
+  sgemm_with<Avx2, 6, 2>(M, N, K, A, B, C, ldc, accumulate);
+}
+
 const DirectConvKernels& direct_kernels_avx2() {
   static const DirectConvKernels kernels{Avx2::W, avx2_panel_width, avx2_forward, nullptr};
   return kernels;
 }
+#endif
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
@@ -443,17 +383,16 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha) {
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean) {
   const float scale = mean ? 1.f / static_cast<float>(red) : 1.f;
   if (inner == 1) {
-    // 8 interleaved partial sums (one AVX lane each), added in a fixed order.
+    // 8 interleaved partial sums (one SIMD lane each), added in a fixed order.
     const int64_t chunk = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(red, 1));
     pool().parallel_for((outer + chunk - 1) / chunk, [&](long t) {
       const int64_t o1 = std::min<int64_t>(outer, (t + 1) * chunk);
       for (int64_t o = t * chunk; o < o1; ++o) {
         const float* p = x + o * red;
-        __m256 acc = _mm256_setzero_ps();
+        float lanes[8] = {};
         int64_t r = 0;
-        for (; r + 8 <= red; r += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(p + r));
-        alignas(32) float lanes[8];
-        _mm256_store_ps(lanes, acc);
+        for (; r + 8 <= red; r += 8)
+          for (int l = 0; l < 8; ++l) lanes[l] += p[r + l];
         float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
         for (; r < red; ++r) s += p[r];
         out[o] = mean ? s / static_cast<float>(red) : s;
@@ -544,3 +483,7 @@ void add_n(const float* const* inputs, int count, float* out, int64_t size) {
 }
 
 }  // namespace rtkd
+
+#if defined(__x86_64__) && defined(__clang__)
+#pragma clang attribute pop
+#endif

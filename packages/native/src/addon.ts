@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 
 /** The functions of the compiled addon (`build/Release/rtkd_native.node`). All tensors are Float32Arrays. */
 export interface NativeAddon {
-  /** True when this CPU has AVX2 and FMA (the kernels need both). */
+  /** True when the kernels can run on this CPU: AVX2 and FMA on x86-64; always elsewhere (portable kernels). */
   supported(): boolean;
+  /** The kernels this process runs: `avx512`, `avx2` (x86-64) or the portable `generic` ones (see README). */
+  isa(): 'avx512' | 'avx2' | 'generic';
   /** Sets the size of the addon's thread pool (1 = run on the calling thread only). */
   setThreads(threads: number): void;
   /** The thread pool's size. */
@@ -52,13 +54,12 @@ let cached: NativeAddon | undefined;
 
 /**
  * Loads the compiled addon (built from source by `pnpm install` / `npm install` with node-gyp).
- * @throws {NativeUnavailableError} saying why (not built, wrong platform, CPU without AVX2+FMA) and how to rebuild
+ * @throws {NativeUnavailableError} saying why (not built, x86-64 CPU without AVX2+FMA) and how to rebuild
  */
 export function loadNativeAddon(): NativeAddon {
   if (cached) return cached;
   const root = packageRoot();
   const file = join(root, 'build', 'Release', ADDON_FILE);
-  if (process.arch !== 'x64') throw new NativeUnavailableError(`@rtkd/native supports x86-64 only (this is ${process.arch})`);
   if (!existsSync(file)) {
     throw new NativeUnavailableError(`@rtkd/native's addon is not built (${file} is missing); it builds at install with node-gyp and a C++17 compiler: run \`node scripts/build.mjs\` in ${root} to see why it failed`);
   }
@@ -69,7 +70,7 @@ export function loadNativeAddon(): NativeAddon {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new NativeUnavailableError(`@rtkd/native's addon failed to load (${reason}); rebuild it with \`node scripts/build.mjs\` in ${root}`);
   }
-  if (!addon.supported()) throw new NativeUnavailableError('@rtkd/native needs a CPU with AVX2 and FMA; this one lacks them');
+  if (!addon.supported()) throw new NativeUnavailableError('@rtkd/native needs AVX2 and FMA on x86-64; this CPU lacks them');
   cached = addon;
   return addon;
 }

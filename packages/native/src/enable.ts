@@ -13,6 +13,8 @@ export interface NativeBackendInfo {
   kernels: string[];
   /** Size of the native thread pool. */
   threads: number;
+  /** The kernels running: `avx512`, `avx2` (x86-64) or the portable `generic` ones (other CPUs). */
+  isa: 'avx512' | 'avx2' | 'generic';
 }
 
 /** Options of {@link enableNativeBackend}. */
@@ -47,7 +49,7 @@ function registerCpuCopy(tf: TfCore, backendName: string): void {
  * must be imported first): by default on a backend of its own, {@link NATIVE_BACKEND_NAME}, which
  * the caller then activates with `tf.setBackend`. Results are bit-identical for a fixed thread
  * count — in fact for any thread count: work splits do not depend on it.
- * @throws {NativeUnavailableError} when the addon is not built or this CPU lacks AVX2/FMA
+ * @throws {NativeUnavailableError} when the addon is not built or this x86-64 CPU lacks AVX2/FMA
  */
 export function enableNativeBackend(tf: TfCore, options: NativeBackendOptions = {}): NativeBackendInfo {
   const addon = loadNativeAddon();
@@ -56,5 +58,5 @@ export function enableNativeBackend(tf: TfCore, options: NativeBackendOptions = 
   const backendName = options.backendName ?? NATIVE_BACKEND_NAME;
   if (backendName !== 'cpu') registerCpuCopy(tf, backendName);
   addon.setThreads(threads);
-  return { backendName, kernels: registerNativeKernels(tf, addon, backendName), threads: addon.getThreads() };
+  return { backendName, kernels: registerNativeKernels(tf, addon, backendName), threads: addon.getThreads(), isa: addon.isa() };
 }

@@ -106,9 +106,9 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<A
     case 'node':
       return tryNode(name);
     case 'native': {
-      // The cpu backend with @rtkd/native's AVX2/FMA kernels (optional package, see native-backend.ts).
-      const native = await tryNativeBackend(wantedNativeThreads(options.threads), importOptional);
-      return { ...native, simd: undefined, notes: [] };
+      // The cpu backend with @rtkd/native's kernels (optional package, see native-backend.ts).
+      const { isa, ...native } = await tryNativeBackend(wantedNativeThreads(options.threads), importOptional);
+      return { ...native, simd: undefined, notes: isa ? [`native kernels: ${isa}`] : [] };
     }
     case 'wasm':
       return tryWasm(options);

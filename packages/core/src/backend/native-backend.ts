@@ -7,7 +7,7 @@ export const NATIVE_PACKAGE = '@rtkd/native';
 
 /** The part of `@rtkd/native` used here (declared locally: core does not need the package to build). */
 interface NativePackage {
-  enableNativeBackend(tfCore: typeof tf, options: { threads?: number }): { kernels: string[]; threads: number; backendName?: string };
+  enableNativeBackend(tfCore: typeof tf, options: { threads?: number }): { kernels: string[]; threads: number; backendName?: string; isa?: string };
 }
 
 /** What the `native` backend got. */
@@ -15,13 +15,15 @@ export interface NativeAttempt {
   tfBackend: string;
   threads: number;
   kernels: string[];
+  /** Which kernels run: 'avx512', 'avx2' or 'generic' (older @rtkd/native: undefined). */
+  isa?: string;
 }
 
 /**
  * The `native` backend: TF.js backend `rtkd-native`, a copy of the cpu backend (same class, every
- * cpu kernel) with `@rtkd/native`'s AVX2/FMA kernels (convs and their gradients, GEMM, element-wise
- * ops, reductions, fused BatchNorm) over the stock ones. The `cpu` backend itself stays stock. Throws a one-line reason when the package is absent or its addon cannot
- * load (not built at install, no AVX2/FMA), so `auto` moves on to wasm and says why.
+ * cpu kernel) with `@rtkd/native`'s kernels (AVX-512 or AVX2 on x86-64, portable elsewhere: convs and
+ * their gradients, GEMM, element-wise ops, reductions, fused BatchNorm) over the stock ones. The `cpu` backend itself stays stock. Throws a one-line reason when the package is absent or its addon cannot
+ * load (not built at install, an x86-64 CPU without AVX2/FMA), so `auto` moves on to wasm and says why.
  */
 export async function tryNativeBackend(threads: number, importOptional: (pkg: string) => Promise<unknown>): Promise<NativeAttempt> {
   let native: NativePackage;
@@ -46,5 +48,5 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
   await tf.ready();
   const cpu = tf.backend() as unknown as { firstUse?: boolean };
   if (cpu.firstUse !== undefined) cpu.firstUse = false;
-  return { tfBackend: tf.getBackend(), threads: info.threads, kernels: tfName === 'cpu' ? [...new Set([...info.kernels, ...ours])] : info.kernels };
+  return { tfBackend: tf.getBackend(), threads: info.threads, isa: info.isa, kernels: tfName === 'cpu' ? [...new Set([...info.kernels, ...ours])] : info.kernels };
 }

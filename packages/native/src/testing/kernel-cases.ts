@@ -77,9 +77,11 @@ const values = (out: tf.Tensor | tf.Tensor[]) => (Array.isArray(out) ? out : [ou
 
 /**
  * Registers a vitest suite running every case on the stock cpu kernels, then on the native kernels
- * registered over them, and comparing element-wise. `label` names the SIMD path under test.
+ * registered over them, and comparing element-wise. `isa`: the kernels the addon must be running
+ * (`undefined`: whichever this CPU picks).
  */
-export function describeNativeKernelsMatchStock(label: string): void {
+export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'generic'): void {
+  const label = isa ?? 'default';
   const reference = new Map<string, Float32Array[]>();
 
   beforeAll(async () => {
@@ -89,6 +91,12 @@ export function describeNativeKernelsMatchStock(label: string): void {
   });
 
   describe(`native kernels (${label}) match the stock cpu kernels`, () => {
+    it(`run the ${label} kernels`, () => {
+      const running = loadNativeAddon().isa();
+      if (isa) expect(running).toBe(isa);
+      else expect(['avx512', 'avx2', 'generic']).toContain(running);
+    });
+
     for (const c of CASES) {
       it(c.name, () => {
         const got = tf.tidy(() => values(c.run()).map((v) => v.slice()));

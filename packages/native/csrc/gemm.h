@@ -1,18 +1,17 @@
-// AVX-512 packed GEMM (see gemm512.h): MR×(16·NV) register tiles, NV = 2 when N ≥ 32, else 1.
-#pragma GCC target("avx512f,avx512dq,avx2,fma")
-#include "gemm512.h"
-
-#include <immintrin.h>
+// Packed GEMM for one SIMD flavour V (lanes V::W; zero/load/broadcast/fma/add/store): blocks of
+// KC × NC of B and MC × KC of A are packed, and an MR × (W·NV) tile of C stays in registers. Like
+// direct.h it lives in an anonymous namespace and uses no std:: templates: avx512.cc, kernels.cc
+// (AVX2) and generic.cc each compile a private copy for their own target.
+#pragma once
 
 #include <cstdlib>
 #include <cstring>
 
+#include "isa.h"
+
 namespace rtkd {
 namespace {
 
-// This file is compiled for AVX-512. It must not instantiate templates or inline functions that
-// other files also use (std::vector<float>, std::min<long>, …): the linker keeps one copy of each,
-// and an AVX-512 copy would then run on AVX2-only CPUs. Hence the local helpers below.
 constexpr long KC = 256, MC = 144, NC = 512;
 
 inline long lmin(long a, long b) { return a < b ? a : b; }
@@ -23,7 +22,7 @@ struct Buffer {  // grow-only scratch space, freed at thread exit
   ~Buffer() { std::free(data); }
 };
 
-thread_local Buffer packA, packB, tileBuffer;
+thread_local Buffer gemmPackA, gemmPackB, gemmTile;
 
 float* grow(Buffer& b, size_t n) {
   if (b.size < n) {
@@ -75,53 +74,53 @@ void pack_b(const Matrix& B, long k0, long kc, long j0, long nc, float* bp) {
 }
 
 // C[MR × 16·NV] (+)= Ap · Bp over kc.
-template <int MR, int NV>
+template <class V, int MR, int NV>
 inline void micro_kernel(long kc, const float* ap, const float* bp, float* c, long ldc, bool accumulate) {
-  __m512 acc[MR][NV];
+  typename V::vec acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
   for (long k = 0; k < kc; ++k) {
-    __m512 b[NV];
+    typename V::vec b[NV];
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) b[j] = _mm512_loadu_ps(bp + 16 * j);
+    for (int j = 0; j < NV; ++j) b[j] = V::load(bp + V::W * j);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(ap[i]);
+      const typename V::vec a = V::broadcast(ap + i);
 #pragma GCC unroll 2
-      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(a, b[j], acc[i][j]);
     }
     ap += MR;
-    bp += 16 * NV;
+    bp += V::W * NV;
   }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* row = c + i * ldc;
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) {
-      if (accumulate) _mm512_storeu_ps(row + 16 * j, _mm512_add_ps(_mm512_loadu_ps(row + 16 * j), acc[i][j]));
-      else _mm512_storeu_ps(row + 16 * j, acc[i][j]);
+      if (accumulate) V::store(row + V::W * j, V::add(V::load(row + V::W * j), acc[i][j]));
+      else V::store(row + V::W * j, acc[i][j]);
     }
   }
 }
 
-template <int MR, int NV>
+template <class V, int MR, int NV>
 void sgemm_tiles(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
-  constexpr int NR = 16 * NV;
-  float* tile = grow(tileBuffer, MR * NR);
+  constexpr int NR = V::W * NV;
+  float* tile = grow(gemmTile, MR * NR);
   for (long j0 = 0; j0 < N; j0 += NC) {
     const long nc = lmin(NC, N - j0);
     const long ncPadded = (nc + NR - 1) / NR * NR;
     for (long k0 = 0; k0 < K; k0 += KC) {
       const long kc = lmin(KC, K - k0);
       const bool acc = accumulate || k0 > 0;
-      float* bp = grow(packB, ncPadded * kc);
+      float* bp = grow(gemmPackB, ncPadded * kc);
       pack_b<NR>(B, k0, kc, j0, nc, bp);
       for (long i0 = 0; i0 < M; i0 += MC) {
         const long mc = lmin(MC, M - i0);
         const long mcPadded = (mc + MR - 1) / MR * MR;
-        float* ap = grow(packA, mcPadded * kc);
+        float* ap = grow(gemmPackA, mcPadded * kc);
         pack_a<MR>(A, i0, mc, k0, kc, ap);
         for (long jr = 0; jr < nc; jr += NR) {
           const long cols = lmin(NR, nc - jr);
@@ -131,9 +130,9 @@ void sgemm_tiles(long M, long N, long K, const Matrix& A, const Matrix& B, float
             const float* a = ap + ir * kc;
             const float* b = bp + jr * kc;
             if (rows == MR && cols == NR) {
-              micro_kernel<MR, NV>(kc, a, b, c, ldc, acc);
+              micro_kernel<V, MR, NV>(kc, a, b, c, ldc, acc);
             } else {
-              micro_kernel<MR, NV>(kc, a, b, tile, NR, false);
+              micro_kernel<V, MR, NV>(kc, a, b, tile, NR, false);
               for (long r = 0; r < rows; ++r)
                 for (long q = 0; q < cols; ++q) c[r * ldc + q] = acc ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
             }
@@ -144,28 +143,16 @@ void sgemm_tiles(long M, long N, long K, const Matrix& A, const Matrix& B, float
   }
 }
 
-}  // namespace
-
-bool use_avx512() {
-  static const bool on = [] {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && std::getenv("RTKD_NATIVE_NO_AVX512") == nullptr;
-#else
-    return false;
-#endif
-  }();
-  return on;
-}
-
-void sgemm_avx512(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
+// C[M,N] (+)= A · B with MR × (W·NV) register tiles.
+template <class V, int MR, int NV>
+void sgemm_with(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
   if (K == 0) {
     if (!accumulate)
       for (long i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
     return;
   }
-  if (N > 16) sgemm_tiles<12, 2>(M, N, K, A, B, C, ldc, accumulate);
-  else sgemm_tiles<12, 1>(M, N, K, A, B, C, ldc, accumulate);
+  sgemm_tiles<V, MR, NV>(M, N, K, A, B, C, ldc, accumulate);
 }
 
+}  // namespace
 }  // namespace rtkd
