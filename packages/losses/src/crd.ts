@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear, Module, type Rng, type RngState } from '@rtkd/core';
+import { Module, type Rng, type RngState } from '@rtkd/core';
+import { LinearEmbed } from './cc.js';
 import { assertRank, l2Normalize } from './ops.js';
 import type { CreateContext, DistillationLoss, LossContext, LossDefinition, LossShapes } from './types.js';
 
@@ -9,21 +10,11 @@ export const CRD = 'crd';
 /** RepDistiller `crd/criterion.py` eps. */
 const EPS = 1e-7;
 
-/** RepDistiller `Embed(dim_in, dim_out)`: flatten, `Linear` (name `linear`), L2-normalise each row. */
-export class Embed extends Module {
-  readonly linear: Linear;
-
-  constructor(dimIn: number, dimOut: number, rng: Rng) {
-    super();
-    this.linear = this.addModule('linear', new Linear(dimIn, dimOut, rng));
-  }
-
+/** RepDistiller `Embed(dim_in, dim_out)`: CC's {@link LinearEmbed} (flatten, `Linear` named `linear`), then L2-normalise each row. */
+export class Embed extends LinearEmbed {
   /** `[b, …]` → unit rows `[b, dimOut]`. */
-  apply(x: tf.Tensor): tf.Tensor2D {
-    return tf.tidy(() => {
-      const flat = tf.reshape(x, [x.shape[0]!, -1]) as tf.Tensor2D;
-      return l2Normalize(this.linear.apply(flat) as tf.Tensor2D, 1);
-    });
+  override apply(x: tf.Tensor): tf.Tensor2D {
+    return tf.tidy(() => l2Normalize(super.apply(x), 1));
   }
 }
 
