@@ -29,16 +29,20 @@ export interface Stage {
   evaluates: boolean;
 }
 
-/** What the stages are built from. */
+/** What the stages are built from (the part of `TrainingParts` they need). */
 export interface StageSetup {
   student: TrainableNetwork;
+  /** Frozen teacher (eval mode, outside the gradient tape); absent when training a teacher. */
   teacher?: TrainableNetwork;
   losses: readonly WeightedLoss[];
+  /** γ, on cross-entropy. */
   ceWeight: number;
+  /** α, on KL(student ‖ teacher) at `temperature`; needs a teacher when > 0. */
   klWeight: number;
   temperature: number;
   epochs: number;
   lr: number;
+  /** Epochs (0-based) at whose start the learning rate is multiplied by 0.1. */
   milestones: readonly number[];
 }
 

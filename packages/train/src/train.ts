@@ -10,9 +10,9 @@ import { countHits, evaluate } from './evaluate.js';
 import { addStep, emptyTotals, epochRow, type MetricsRow, metricsText } from './metrics.js';
 import { type Reporter, silentReporter } from './reporter.js';
 import { Sgd } from './sgd.js';
-import { buildStages, type Stage } from './stages.js';
+import { buildStages, type Stage, type StageSetup } from './stages.js';
 import { type RunSummary, summarize } from './summary.js';
-import type { Batch, BatchSource, TrainableNetwork, WeightedLoss } from './types.js';
+import type { Batch, BatchSource, TrainableNetwork } from './types.js';
 
 /** Files of a run directory. */
 export const RUN_FILES = {
@@ -24,22 +24,9 @@ export const RUN_FILES = {
 } as const;
 
 /** Everything {@link train} needs, already built: networks, live losses, data, hyper-parameters. */
-export interface TrainingParts {
-  student: TrainableNetwork;
-  /** Frozen teacher (eval mode, outside the gradient tape); absent when training a teacher. */
-  teacher?: TrainableNetwork;
-  losses: readonly WeightedLoss[];
-  /** γ, on cross-entropy. */
-  ceWeight: number;
-  /** α, on KL(student ‖ teacher) at `temperature`; needs a teacher when > 0. */
-  klWeight: number;
-  temperature: number;
+export interface TrainingParts extends StageSetup {
   train: BatchSource;
   test: BatchSource;
-  epochs: number;
-  lr: number;
-  /** Epochs (0-based) at whose start the learning rate is multiplied by 0.1. */
-  milestones: readonly number[];
   momentum: number;
   weightDecay: number;
   /** Write a checkpoint every this many steps (0: only at epoch ends). */
