@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from './enable.js';
@@ -83,11 +84,7 @@ describe('fused kernels', () => {
   });
 
   it('is bit-identical for 1 and 2 threads', () => {
-    const addon = loadNativeAddon();
-    addon.setThreads(1);
-    const one = run();
-    addon.setThreads(2);
-    expect(run()).toEqual(one);
+    expectSameForThreadCounts((n) => loadNativeAddon().setThreads(n), run);
   });
 
   it('channel affine and the Relu gradient', () => {

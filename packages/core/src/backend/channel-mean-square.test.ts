@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { initBackend } from './init-backend.js';
@@ -79,8 +80,7 @@ describe.skipIf(nativeError !== undefined)('fused channel mean of squares (nativ
 
   it('gives the same bits for 1 and 2 threads, run after run', async () => {
     const native = await import('@rtkd/native');
-    const run = (threads: number): number[][] => {
-      native.loadNativeAddon().setThreads(threads);
+    const run = (): number[][] => {
       const rng = new Rng(13);
       const shape = [4, 32, 32, 16]; // 4096 rows: two parallel chunks
       const x = tf.tensor(rng.normalArray(4 * 32 * 32 * 16), shape);
@@ -90,13 +90,7 @@ describe.skipIf(nativeError !== undefined)('fused channel mean of squares (nativ
       tf.dispose([x, w, value, grad]);
       return bits;
     };
-    try {
-      const one = run(1);
-      expect(run(2)).toEqual(one);
-      expect(run(2)).toEqual(one);
-    } finally {
-      native.loadNativeAddon().setThreads(2);
-    }
+    expectSameForThreadCounts((n) => native.loadNativeAddon().setThreads(n), run);
   });
 
   it('leaves no tensors behind, and declines scalars and non-float32 inputs', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm } from '../nn.js';
 import { Rng } from '../rng.js';
@@ -106,8 +107,7 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
 
   it('fused BatchNorm+ReLU (both modes) and the SGD kernel give the same bits for 1 and 2 threads, run after run', async () => {
     const native = await import('@rtkd/native');
-    const run = (threads: number): number[][] => {
-      native.loadNativeAddon().setThreads(threads);
+    const run = (): number[][] => {
       const rng = new Rng(5);
       const shape = [8, 16, 16, 32]; // 2048 rows: several reduction chunks
       const x = tf.tensor(rng.normalArray(8 * 16 * 16 * 32), shape);
@@ -122,13 +122,7 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
       bn.dispose();
       return bits;
     };
-    try {
-      const one = run(1);
-      expect(run(2)).toEqual(one);
-      expect(run(2)).toEqual(one);
-    } finally {
-      native.loadNativeAddon().setThreads(2);
-    }
+    expectSameForThreadCounts((n) => native.loadNativeAddon().setThreads(n), run);
   });
 
   it('the Relu gradient is dy·step(x), NaN where x is NaN', () => {

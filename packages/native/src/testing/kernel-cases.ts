@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (its Node bundle has none)
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { registerNativeKernels } from '../kernels.js';
@@ -113,14 +114,8 @@ export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'gener
     }
 
     it('is bit-identical for 1 and 2 threads', () => {
-      const addon = loadNativeAddon();
       const run = () => tf.tidy(() => CASES.slice(0, 3).map((c) => values(c.run()).map((v) => Array.from(v))));
-      addon.setThreads(1);
-      const one = run();
-      addon.setThreads(2);
-      const two = run();
-      addon.setThreads(1);
-      expect(two).toEqual(one);
+      expectSameForThreadCounts((n) => loadNativeAddon().setThreads(n), run, 1);
     });
   });
 }
