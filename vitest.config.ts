@@ -1,26 +1,23 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { loadNativeAddon } from './packages/native/src/addon.js';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
-const addonFile = `${packagesDir}native/build/Release/rtkd_native.node`;
 
-/** Why @rtkd/native's addon cannot run here, or undefined when it can. */
+/** Why @rtkd/native's addon cannot run here (its own NativeUnavailableError), or undefined when it can. */
 function nativeUnavailable(): string | undefined {
-  if (!existsSync(addonFile)) return `${addonFile} is not built`;
   try {
-    const addon = createRequire(import.meta.url)(addonFile) as { supported(): boolean };
-    return addon.supported() ? undefined : 'this x86-64 CPU lacks AVX2/FMA';
+    loadNativeAddon();
+    return undefined;
   } catch (error) {
-    return `the addon does not load: ${String(error).split('\n')[0]}`;
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
 // The 'fast-path' project runs the tests of these packages and of the examples again with
 // @rtkd/native's kernels patched into the cpu backend (what initBackend('auto') picks): golden,
-// leak, training and CLI tests then check the native kernels. Where the addon cannot run it is left out with a note, unless
-// RTKD_REQUIRE_FAST_PATH=1 (CI) makes that an error.
+// leak, training and CLI tests then check the native kernels. Where the addon cannot run it is
+// left out with a note, unless RTKD_REQUIRE_FAST_PATH=1 (CI) makes that an error.
 const FAST_PATH_PACKAGES = ['core', 'models', 'softpool', 'losses', 'rtk', 'train', 'cli'];
 const unavailable = nativeUnavailable();
 if (unavailable) {
