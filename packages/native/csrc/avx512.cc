@@ -38,12 +38,7 @@ struct Avx512 {
   static void store(float* p, vec v) { _mm512_storeu_ps(p, v); }
 };
 
-int panel_width(int cout) { return cout > 16 ? 32 : 16; }
-
-void forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
-  if (panel_width(g.cout) == 32) forward_image<Avx512, 8, 2>(g, padded, paddedWidth, panels, y);
-  else forward_image<Avx512, 16, 1>(g, padded, paddedWidth, panels, y);
-}
+using Forward = DirectForward<Avx512, 8, 2, 16, 1>;
 
 void filter(const ConvGeometry& g, const float* padded, int paddedWidth, const float* dy, float* dw) {
   if (g.cout % 32 == 0) filter_image<Avx512, 8, 2>(g, padded, paddedWidth, dy, dw);
@@ -63,7 +58,7 @@ void sgemm_avx512(long M, long N, long K, const Matrix& A, const Matrix& B, floa
 }
 
 const DirectConvKernels& direct_kernels_avx512() {
-  static const DirectConvKernels kernels{Avx512::W, panel_width, forward, filter};
+  static const DirectConvKernels kernels{Avx512::W, Forward::panel_width, Forward::forward, filter};
   return kernels;
 }
 

@@ -147,5 +147,17 @@ void filter_image(const ConvGeometry& g, const float* padded, int paddedWidth, c
     }
 }
 
+// The forward kernels of flavour V: a wide register tile (WideMR pixels × WideNV vectors) for
+// outputs with more than NarrowNV vectors of channels, else a narrow one (NarrowMR × NarrowNV).
+template <class V, int WideMR, int WideNV, int NarrowMR, int NarrowNV>
+struct DirectForward {
+  static int panel_width(int cout) { return cout > V::W * NarrowNV ? V::W * WideNV : V::W * NarrowNV; }
+
+  static void forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
+    if (panel_width(g.cout) == V::W * WideNV) forward_image<V, WideMR, WideNV>(g, padded, paddedWidth, panels, y);
+    else forward_image<V, NarrowMR, NarrowNV>(g, padded, paddedWidth, panels, y);
+  }
+};
+
 }  // namespace
 }  // namespace rtkd

@@ -23,12 +23,7 @@ struct Generic {
   static void store(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
 };
 
-int panel_width(int cout) { return cout > 8 ? 16 : 8; }
-
-void forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
-  if (panel_width(g.cout) == 16) forward_image<Generic, 6, 4>(g, padded, paddedWidth, panels, y);
-  else forward_image<Generic, 12, 2>(g, padded, paddedWidth, panels, y);
-}
+using Forward = DirectForward<Generic, 6, 4, 12, 2>;
 
 }  // namespace
 
@@ -37,7 +32,7 @@ void sgemm_generic(long M, long N, long K, const Matrix& A, const Matrix& B, flo
 }
 
 const DirectConvKernels& direct_kernels_generic() {
-  static const DirectConvKernels kernels{Generic::W, panel_width, forward, nullptr};
+  static const DirectConvKernels kernels{Generic::W, Forward::panel_width, Forward::forward, nullptr};
   return kernels;
 }
 

@@ -51,12 +51,7 @@ struct Avx2 {
   static void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
 };
 
-int avx2_panel_width(int cout) { return cout > 8 ? 16 : 8; }
-
-void avx2_forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
-  if (avx2_panel_width(g.cout) == 16) forward_image<Avx2, 6, 2>(g, padded, paddedWidth, panels, y);
-  else forward_image<Avx2, 12, 1>(g, padded, paddedWidth, panels, y);
-}
+using Avx2Forward = DirectForward<Avx2, 6, 2, 12, 1>;
 #endif
 
 Isa pick_isa() {
@@ -215,7 +210,7 @@ void sgemm_avx2(long M, long N, long K, const Matrix& A, const Matrix& B, float*
 }
 
 const DirectConvKernels& direct_kernels_avx2() {
-  static const DirectConvKernels kernels{Avx2::W, avx2_panel_width, avx2_forward, nullptr};
+  static const DirectConvKernels kernels{Avx2::W, Avx2Forward::panel_width, Avx2Forward::forward, nullptr};
   return kernels;
 }
 #endif
