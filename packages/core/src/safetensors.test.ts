@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { goldenPaths } from '@rtkd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   entryToTensor,
@@ -17,10 +17,8 @@ import {
   writeSafetensors,
 } from './safetensors.js';
 
-const goldenModels = join(
-  process.env.RTKD_GOLDEN_DIR ? resolve(process.env.RTKD_GOLDEN_DIR) : resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../fixtures/golden'),
-  'models',
-);
+const GOLDEN_SAFETENSORS = ['models/resnet8.safetensors', 'models/resnet8_features.safetensors', 'models/resnet20.safetensors', 'models/resnet20_features.safetensors', 'models/wrn_16_1.safetensors', 'models/wrn_16_1_features.safetensors'] as const;
+const GOLDEN_MODEL_JSONS = ['models/resnet8.json', 'models/resnet20.json', 'models/wrn_16_1.json'] as const;
 
 /** Builds a file by hand (independently of writeSafetensors): header JSON as given, then `data`. */
 function handMade(header: unknown, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
@@ -145,15 +143,10 @@ describe('writeSafetensors', () => {
 });
 
 describe('golden model files', () => {
-  const files = existsSync(goldenModels) ? readdirSync(goldenModels).filter((f) => f.endsWith('.safetensors')).sort() : [];
-
-  it('exist', () => {
-    expect(files.length).toBeGreaterThan(0);
-  });
-
-  for (const file of files) {
+  for (const path of goldenPaths(...GOLDEN_SAFETENSORS)) {
+    const file = basename(path);
     it(`${file}: reads, matches an independent decode, and round-trips`, () => {
-      const bytes = new Uint8Array(readFileSync(join(goldenModels, file)));
+      const bytes = new Uint8Array(readFileSync(path));
       const { tensors, metadata } = readSafetensors(bytes, file);
       // Independent decode: header by hand, values with DataView.
       const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
@@ -183,13 +176,9 @@ describe('golden model files', () => {
   }
 
   it('a golden weights file lists exactly the state_dict of its json (names and shapes)', () => {
-    const jsons = existsSync(goldenModels) ? readdirSync(goldenModels).filter((f) => f.endsWith('.json')) : [];
-    const specs = jsons
-      .map((json) => JSON.parse(readFileSync(join(goldenModels, json), 'utf8')) as { weights_file?: string; state_dict?: { name: string; shape: number[] }[] })
-      .filter((spec) => spec.weights_file && spec.state_dict);
-    expect(specs.length).toBeGreaterThan(0);
-    for (const spec of specs as { weights_file: string; state_dict: { name: string; shape: number[] }[] }[]) {
-      const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(goldenModels, spec.weights_file))), spec.weights_file);
+    for (const json of goldenPaths(...GOLDEN_MODEL_JSONS)) {
+      const spec = JSON.parse(readFileSync(json, 'utf8')) as { weights_file: string; state_dict: { name: string; shape: number[] }[] };
+      const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dirname(json), spec.weights_file))), spec.weights_file);
       expect([...tensors].map(([name, e]) => ({ name, shape: e.shape }))).toEqual(spec.state_dict.map(({ name, shape }) => ({ name, shape })));
     }
   });

@@ -5,7 +5,7 @@ import {
   expectAnalyticallyZero,
   expectArrayClose,
   expectLossClose,
-  goldenFiles,
+  goldenPaths,
   readGoldenFile,
   toTensor,
   toTensors,
@@ -40,7 +40,7 @@ function recordingSelector(store: tf.Tensor[][]): AfdSelector {
   };
 }
 
-for (const file of goldenFiles('losses', /^afd\.json$/)) {
+for (const file of goldenPaths('losses/afd.json')) {
   const golden = readGoldenFile(file);
   describe(`afd (afdForward) vs PyTorch golden ${golden.name}`, () => {
     for (const c of golden.cases) {

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensors, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensors, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionTransferLoss, attentionTransferTerms } from './at.js';
 
@@ -9,7 +9,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-for (const file of goldenFiles('losses', /^at\.json$/)) {
+for (const file of goldenPaths('losses/at.json')) {
   const golden = readGoldenFile(file);
   describe('at (attentionTransferLoss) vs PyTorch golden', () => {
     for (const c of golden.cases) {

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { correlationCongruence, correlationCongruenceLoss } from './cc.js';
 import type { LossContext, LossShapes } from './types.js';
@@ -12,7 +12,7 @@ beforeAll(async () => {
 
 const pooled = (pool: tf.Tensor | number[]) => ({ features: { pool } });
 
-for (const file of goldenFiles('losses', /^cc\.json$/)) {
+for (const file of goldenPaths('losses/cc.json')) {
   const golden = readGoldenFile(file);
   describe('cc (correlationCongruence with LinearEmbed) vs PyTorch golden', () => {
     for (const c of golden.cases) {

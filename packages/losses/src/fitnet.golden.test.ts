@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitNet, type ConvReg } from './fitnet.js';
 import type { LossContext, LossShapes } from './types.js';
@@ -15,7 +15,7 @@ const atStage = (stage: number, map: unknown) => ({ features: { stages: [...Arra
 
 interface ConvRegHyper { type: string; kernel_size: number[]; stride: number[]; padding: number[] }
 
-for (const file of goldenFiles('losses', /^fitnet\.json$/)) {
+for (const file of goldenPaths('losses/fitnet.json')) {
   const golden = readGoldenFile(file);
   describe('fitnet (ConvReg + hint MSE) vs PyTorch golden', () => {
     for (const c of golden.cases) {

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensor, type GoldenArray, type GoldenCase } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensor, type GoldenArray, type GoldenCase } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { klDistillation } from './kd.js';
 import { crossEntropy } from './ops.js';
@@ -24,7 +24,7 @@ function valueAndGrad(f: (ys: tf.Tensor2D) => tf.Scalar, ys: tf.Tensor2D): { val
   return out;
 }
 
-for (const file of goldenFiles('losses', /^kd(_temperature)?\.json$/)) {
+for (const file of goldenPaths('losses/kd.json', 'losses/kd_temperature.json')) {
   const golden = readGoldenFile(file);
   describe(`kd (klDistillation) vs PyTorch golden ${golden.name}`, () => {
     for (const c of golden.cases) {
@@ -41,7 +41,7 @@ for (const file of goldenFiles('losses', /^kd(_temperature)?\.json$/)) {
   });
 }
 
-for (const file of goldenFiles('losses', /^kd_ce_combined\.json$/)) {
+for (const file of goldenPaths('losses/kd_ce_combined.json')) {
   const golden = readGoldenFile(file);
   describe('kd combined with cross-entropy vs PyTorch golden kd_ce_combined', () => {
     for (const c of golden.cases) {

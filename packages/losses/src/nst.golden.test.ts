@@ -1,15 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@rtkd/core';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { type GoldenArray, expectArrayClose, expectLossClose, goldenDir, readGoldenFile, toTensors } from '@rtkd/testing';
+import { type GoldenArray, expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensors } from '@rtkd/testing';
 import { beforeAll, describe, it } from 'vitest';
 import { nstLoss, nstTerms } from './nst.js';
 
-const file = join(goldenDir(), 'losses', 'nst.json');
-
-if (existsSync(file)) {
+for (const file of goldenPaths('losses/nst.json')) {
   const golden = readGoldenFile(file);
   describe('nst (NSTLoss) against the PyTorch reference', () => {
     beforeAll(async () => {

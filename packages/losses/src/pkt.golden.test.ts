@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, toTensor, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, it } from 'vitest';
 import { probabilisticTransferLoss } from './pkt.js';
 
@@ -9,7 +9,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-for (const file of goldenFiles('losses', /^pkt\.json$/)) {
+for (const file of goldenPaths('losses/pkt.json')) {
   const golden = readGoldenFile(file);
   describe('pkt (probabilisticTransferLoss) vs PyTorch golden', () => {
     for (const c of golden.cases) {

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
-import { expectArrayClose, expectLossClose, goldenFiles, readGoldenFile, stagesContext, toTensor, withStages, type GoldenArray } from '@rtkd/testing';
+import { expectArrayClose, expectLossClose, goldenPaths, readGoldenFile, stagesContext, toTensor, withStages, type GoldenArray } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialLogScale, variationalInformationDistillation, type VidModule } from './vid.js';
 import type { LossShapes } from './types.js';
@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 
-for (const file of goldenFiles('losses', /^vid\.json$/)) {
+for (const file of goldenPaths('losses/vid.json')) {
   const golden = readGoldenFile(file);
   describe('vid (variationalInformationDistillation) vs PyTorch golden', () => {
     for (const c of golden.cases) {

@@ -5,7 +5,7 @@ import {
   expectAnalyticallyZero,
   expectArrayClose,
   expectLossClose,
-  goldenFiles,
+  goldenPaths,
   readGoldenFile,
   type GoldenArray,
   type GoldenCase,
@@ -60,7 +60,7 @@ function partialKs(variant: RtkVariant, c: GoldenCase): number[] {
   return [...new Set([1, 2, n - 1])].filter((k) => k >= 1 && k < n);
 }
 
-for (const file of goldenFiles('losses', /^afd\.json$/)) {
+for (const file of goldenPaths('losses/afd.json')) {
   const golden = readGoldenFile(file);
 
   describe('afd-rtk with k = all equals AFD (PyTorch golden afd)', () => {

@@ -6,7 +6,12 @@
  */
 export {
   goldenDir,
-  goldenFiles,
+  goldenPaths,
+  repositoryGoldenListing,
+  GOLDEN_FILES,
+  REPOSITORY_GOLDEN_DIR,
+  MissingGoldenFileError,
+  type GoldenFileName,
   readGoldenFile,
   type GoldenArray,
   type GoldenCase,
