@@ -78,7 +78,9 @@ describe('rtkd', () => {
     const combined = await cli('distill', '--teacher', join(dir, 'occupied'), '--student', 'resnet8', '--loss', 'kd', '--loss', 'at:500', ...tiny, '--out', out);
     expect(combined.code, combined.err).toBe(0);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(config.losses.map((l: { name: string; weight: number }) => [l.name, l.weight])).toEqual([['kd', 0.9], ['at', 500]]);
+    // kd is the objective's KL term (α 0.9, γ 0.1 from its recipe), at a weighted loss.
+    expect(config.losses.map((l: { name: string; weight: number }) => [l.name, l.weight])).toEqual([['at', 500]]);
+    expect(config).toMatchObject({ ceWeight: 0.1, klWeight: 0.9, temperature: 4 });
     expect(existsSync(join(out, 'student.safetensors'))).toBe(true);
   });
 

@@ -69,7 +69,7 @@ describe('crd: contrastive representation distillation', () => {
     const eT = embed64(fT, rowsOf(sd.get('embed_t.linear.weight')!), Array.from(sd.get('embed_t.linear.bias')!.dataSync()));
     const memS = rowsOf(sd.get('contrast.memory_v1')!);
     const memT = rowsOf(sd.get('contrast.memory_v2')!);
-    const ref = crd64(eS, eT, memS, memT, samples, options.temperature, N);
+    const ref = crd64(eS, eT, memS, memT, samples, options.nceTemperature, N);
 
     const fs = tf.tensor2d(fS);
     const ft = tf.tensor2d(fT);
@@ -99,7 +99,7 @@ describe('crd: contrastive representation distillation', () => {
     }
 
     // Second batch: the stored Z is reused, the updated banks are read.
-    const ref2 = crd64(eS, eT, newS, newT, samples, options.temperature, N, ref.z as [number, number]);
+    const ref2 = crd64(eS, eT, newS, newT, samples, options.nceTemperature, N, ref.z as [number, number]);
     const got2 = loss.computeWithSamples(contextOf(fs, ft, indices, false), Int32Array.from(samples.flat()));
     expect(Math.abs(got2.dataSync()[0]! - ref2.loss) / Math.abs(ref2.loss)).toBeLessThan(1e-5);
     // Evaluation mode changes nothing.
@@ -122,7 +122,7 @@ describe('crd: contrastive representation distillation', () => {
     const wS = rowsOf(sd.get('embed_s.linear.weight')!);
     const bS = Array.from(sd.get('embed_s.linear.bias')!.dataSync());
     const eT = embed64(fT, rowsOf(sd.get('embed_t.linear.weight')!), Array.from(sd.get('embed_t.linear.bias')!.dataSync()));
-    const loss64 = (x: Rows, w: Rows) => crd64(embed64(x, w, bS), eT, memS, memT, samples, options.temperature, N, z).loss;
+    const loss64 = (x: Rows, w: Rows) => crd64(embed64(x, w, bS), eT, memS, memT, samples, options.nceTemperature, N, z).loss;
 
     const gx = tf.grad((x: tf.Tensor) => loss.computeWithSamples(contextOf(x as tf.Tensor2D, ft, indices, false), flat))(fs);
     const weight = sd.get('embed_s.linear.weight')! as tf.Variable;

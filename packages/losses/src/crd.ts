@@ -190,8 +190,8 @@ export interface CrdOptions {
   featDim: number;
   /** Negatives per sample (`--nce_k` 16384). */
   numNegatives: number;
-  /** Temperature τ (`--nce_t` 0.07). */
-  temperature: number;
+  /** Temperature τ of the contrast (`--nce_t` 0.07); not the KL temperature of the objective. */
+  nceTemperature: number;
   /** Memory momentum (`--nce_m` 0.5). */
   momentum: number;
 }
@@ -207,7 +207,7 @@ export class CrdModule extends Module {
     this.embedStudent = this.addModule('embed_s', new Embed(studentDim, options.featDim, rng.fork('embed_s')));
     this.embedTeacher = this.addModule('embed_t', new Embed(teacherDim, options.featDim, rng.fork('embed_t')));
     this.contrast = this.addModule('contrast', new ContrastMemory(
-      options.featDim, numSamples, options.numNegatives, options.temperature, options.momentum, rng.fork('memory')));
+      options.featDim, numSamples, options.numNegatives, options.nceTemperature, options.momentum, rng.fork('memory')));
   }
 }
 
@@ -239,8 +239,8 @@ export function createCrdLoss(shapes: LossShapes, options: CrdOptions, context: 
       const embS = module.embedStudent.apply(ctx.student.features.pool);
       const embT = module.embedTeacher.apply(ctx.teacher.features.pool);
       // Teacher anchor against the student bank, student anchor against the teacher bank.
-      const outS = contrastScores(embS, contrast.memoryTeacher as tf.Tensor2D, sampleIndices, options.temperature);
-      const outT = contrastScores(embT, contrast.memoryStudent as tf.Tensor2D, sampleIndices, options.temperature);
+      const outS = contrastScores(embS, contrast.memoryTeacher as tf.Tensor2D, sampleIndices, options.nceTemperature);
+      const outT = contrastScores(embT, contrast.memoryStudent as tf.Tensor2D, sampleIndices, options.nceTemperature);
       let [zS, zT] = contrast.normalizers();
       if (zS < 0 || zT < 0) {
         if (zS < 0) zS = tf.mean(outS).dataSync()[0]! * numSamples;
@@ -295,6 +295,6 @@ export const contrastiveRepresentation: LossDefinition<CrdOptions> = {
   name: CRD,
   description: 'Contrastive representation distillation: NCE over memory banks of 128-d embeddings of the pooled features',
   taps: ['pool'],
-  defaults: { weight: 0.8, featDim: 128, numNegatives: 16384, temperature: 0.07, momentum: 0.5 },
+  defaults: { weight: 0.8, featDim: 128, numNegatives: 16384, nceTemperature: 0.07, momentum: 0.5 },
   create: (shapes, options, context) => createCrdLoss(shapes, options, context),
 };

@@ -79,15 +79,20 @@ export interface DistillationLoss {
   dispose(): void;
 }
 
-/** Default hyper-parameters every loss has; `weight` is β, the factor on the loss in the objective. */
+/**
+ * Default hyper-parameters every loss has; `weight` is β, the factor on the loss in the objective
+ * `γ·CE + α·KL(T) + Σ βᵢ·lossᵢ`. `ceWeight`, `klWeight` and `temperature` are the loss's reference
+ * recipe for γ, α and T: a trainer takes each from the first listed loss that sets it, unless the
+ * configuration sets it explicitly (see `@rtkd/train`).
+ */
 export interface LossDefaults {
-  /** β: the loss's weight in `γ·CE + α·KL + Σ βᵢ·lossᵢ` (the reference recipe's value). */
+  /** β: the loss's weight in `γ·CE + α·KL(T) + Σ βᵢ·lossᵢ` (the reference recipe's value). */
   weight: number;
-  /** γ of the reference recipe when this loss is used (e.g. KD: 0.1); 1 when absent. */
+  /** γ of the reference recipe when this loss is used (e.g. KD: 0.1); 1 when no listed loss sets it. */
   ceWeight?: number;
-  /** α of the reference recipe (KL to the teacher's softened logits), e.g. AFD: 0.9; 0 when absent. */
+  /** α of the reference recipe (KL to the teacher's softened logits), e.g. AFD: 0.9; 0 when no listed loss sets it. */
   klWeight?: number;
-  /** Temperature of that KL term (the literature's 4 when absent). */
+  /** T of the objective's KL term in the reference recipe; 4 when no listed loss sets it. */
   temperature?: number;
 }
 

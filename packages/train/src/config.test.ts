@@ -44,7 +44,29 @@ describe('resolveConfig', () => {
     expect(config.losses[0]!.options).toEqual({ weight: 50, ceWeight: 1, klWeight: 0.9, p: 2 });
     expect([config.ceWeight, config.klWeight]).toEqual([1, 0.9]);
     expect(resolveConfig({ ...base, teacher, losses: ['cfg-a'], klWeight: 0.1, ceWeight: 0 })).toMatchObject({ ceWeight: 0, klWeight: 0.1 });
-    expect(() => resolveConfig({ ...base, teacher, losses: ['cfg-a', 'cfg-b'] })).toThrow(/disagree on the default klWeight \(cfg-a: 0.9; cfg-b: 0.5\)/);
+  });
+
+  it('combines recipe defaults by one rule: explicit values win, else the first listed loss that sets one', () => {
+    const teacher = { model: 'resnet8', weights: teacherFile };
+    expect(resolveConfig({ ...base, teacher, losses: ['cfg-a', 'cfg-b'] })).toMatchObject({ ceWeight: 1, klWeight: 0.9, temperature: 4 });
+    expect(resolveConfig({ ...base, teacher, losses: ['cfg-c', 'cfg-b', 'cfg-a'] })).toMatchObject({ ceWeight: 1, klWeight: 0.5 });
+    expect(resolveConfig({ ...base, teacher, losses: ['cfg-b', 'cfg-a'], klWeight: 0.2 })).toMatchObject({ klWeight: 0.2 });
+    expect(resolveConfig({ ...base, teacher, losses: [{ name: 'cfg-c', options: { temperature: 2 } }] })).toMatchObject({ temperature: 2, klWeight: 0 });
+  });
+
+  it("treats kd as the trainer's KL term: kd:w sets α, kd.temperature sets T, and it is no separate term", () => {
+    const teacher = { model: 'resnet8', weights: teacherFile };
+    const kd = resolveConfig({ ...base, teacher, losses: ['kd', 'cfg-c'] });
+    expect(kd.losses.map((l) => l.name)).toEqual(['cfg-c']);
+    expect(kd).toMatchObject({ ceWeight: 0.1, klWeight: 0.9, temperature: 4 });
+    expect(resolveConfig({ ...base, teacher, losses: ['kd:0.5'] })).toMatchObject({ klWeight: 0.5, ceWeight: 0.1 });
+    expect(resolveConfig({ ...base, teacher, losses: [{ name: 'kd', options: { temperature: 3 } }] })).toMatchObject({ temperature: 3 });
+    expect(resolveConfig({ ...base, teacher, losses: ['kd'], temperature: 2, klWeight: 0.3 })).toMatchObject({ temperature: 2, klWeight: 0.3 });
+    // The reference recipes of KD (γ 0.1) and AFD (γ 1) differ: the first listed gives γ.
+    expect(resolveConfig({ ...base, teacher, losses: ['kd', 'cfg-a'] })).toMatchObject({ ceWeight: 0.1, klWeight: 0.9 });
+    expect(resolveConfig({ ...base, teacher, losses: ['cfg-a', 'kd'] })).toMatchObject({ ceWeight: 1, klWeight: 0.9 });
+    expect(() => resolveConfig({ ...base, teacher, losses: ['kd:0.5'], klWeight: 0.7 })).toThrow(/klWeight is given twice with different values \(klWeight: 0.7; loss kd:0.5: 0.5\)/);
+    expect(() => resolveConfig({ ...base, teacher, losses: [{ name: 'kd', options: { temperature: 3 } }], temperature: 2 })).toThrow(/temperature is given twice/);
   });
 
   it('lists the known names for an unknown model, dataset or loss, and every problem at once', () => {

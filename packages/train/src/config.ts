@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackendName } from '@rtkd/core';
 import { getDataset } from '@rtkd/datasets';
-import { getLoss } from '@rtkd/losses';
+import { getLoss, KD } from '@rtkd/losses';
 import { modelSpec } from '@rtkd/models';
 import { scaledMilestones } from './schedule.js';
 
@@ -58,11 +58,11 @@ export interface TrainConfig {
   teacher?: { model: string; weights: string };
   /** Distillation losses with optional weight β and options. */
   losses?: LossSpec[];
-  /** γ on cross-entropy. Default: the losses' `ceWeight` default, else 1. */
+  /** γ on cross-entropy. Default: the first listed loss that sets `ceWeight`, else 1. */
   ceWeight?: number;
-  /** α on KL(T) to the teacher. Default: the losses' `klWeight` default, else 0. */
+  /** α on KL(T) to the teacher (the same as listing `kd:α`). Default: the first listed loss that sets `klWeight` (`kd`: its weight), else 0. */
   klWeight?: number;
-  /** KL temperature T. Default 4. */
+  /** T of the KL term. Default: the first listed loss that sets `temperature`, else 4. */
   temperature?: number;
   /** No progress output. */
   quiet?: boolean;
@@ -108,7 +108,7 @@ export class ConfigError extends Error {
   }
 }
 
-const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+const BACKENDS = ['auto', 'node-gpu', 'node', 'native', 'wasm', 'cpu'];
 
 /**
  * Fills in the reference recipe's defaults and validates a {@link TrainConfig}. Unknown models,
@@ -159,8 +159,6 @@ export function resolveConfig(config: TrainConfig): ResolvedConfig {
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) problems.push(`checkpointEvery must be an integer ≥ 0, got ${checkpointEvery}`);
   const evalEvery = config.evalEvery ?? 1;
   positiveInt('evalEvery', evalEvery);
-  const temperature = config.temperature ?? 4;
-  if (!(temperature > 0)) problems.push(`temperature must be positive, got ${temperature}`);
   const milestones = config.milestones ?? (Number.isInteger(epochs) && epochs > 0 ? scaledMilestones(epochs) : []);
   if (!milestones.every((m) => Number.isInteger(m) && m >= 0)) problems.push(`milestones must be integers ≥ 0, got [${milestones.join(', ')}]`);
   if (config.data?.subset !== undefined) positiveInt('data.subset', config.data.subset);
@@ -173,12 +171,12 @@ export function resolveConfig(config: TrainConfig): ResolvedConfig {
     else if (!existsSync(config.teacher.weights)) problems.push(`teacher.weights: file not found: ${config.teacher.weights}`);
   }
 
-  const losses = resolveLosses(config.losses ?? [], problems);
+  const given = resolveLosses(config.losses ?? [], problems);
+  const { losses, ceWeight, klWeight, temperature } = resolveObjective(config, given, problems);
   if (losses.length > 0 && !config.teacher) problems.push(`losses (${losses.map((l) => l.name).join(', ')}) need a teacher: set teacher: { model, weights }`);
-  const ceWeight = config.ceWeight ?? recipeWeight(losses, 'ceWeight', 1, problems);
-  const klWeight = config.klWeight ?? recipeWeight(losses, 'klWeight', 0, problems);
   nonNegative('ceWeight', ceWeight);
   nonNegative('klWeight', klWeight);
+  if (!(temperature > 0)) problems.push(`temperature must be positive, got ${temperature}`);
   if (klWeight > 0 && !config.teacher) problems.push(`klWeight ${klWeight} needs a teacher: set teacher: { model, weights }, or klWeight: 0`);
 
   if (problems.length) throw new ConfigError(problems);
@@ -215,9 +213,16 @@ export function resolveConfig(config: TrainConfig): ResolvedConfig {
   };
 }
 
+/** A resolved loss and what the user gave explicitly (the rest came from the registry's defaults). */
+interface GivenLoss {
+  loss: ResolvedLoss;
+  weight?: number;
+  options: Record<string, unknown>;
+}
+
 /** Parses `name`, `name:weight` or `{ name, weight, options }`, merging the registry's defaults. */
-function resolveLosses(specs: readonly LossSpec[], problems: string[]): ResolvedLoss[] {
-  const out: ResolvedLoss[] = [];
+function resolveLosses(specs: readonly LossSpec[], problems: string[]): GivenLoss[] {
+  const out: GivenLoss[] = [];
   for (const spec of specs) {
     let name: string;
     let weight: number | undefined;
@@ -242,35 +247,66 @@ function resolveLosses(specs: readonly LossSpec[], problems: string[]): Resolved
       problems.push((error as Error).message);
       continue;
     }
-    if (out.some((l) => l.name === name)) {
+    if (out.some((l) => l.loss.name === name)) {
       problems.push(`loss '${name}' is listed twice`);
       continue;
     }
-    const unknown = Object.keys(options).filter((key) => !(key in defaults));
+    const unknown = Object.keys(options).filter((key) => !(key in defaults) && !RECIPE_KEYS.includes(key as RecipeKey));
     if (unknown.length) problems.push(`loss '${name}': unknown option(s) ${unknown.join(', ')}; its options: ${Object.keys(defaults).join(', ')}`);
     const beta = weight ?? (defaults.weight as number);
     if (!(Number.isFinite(beta) && beta >= 0)) {
       problems.push(`loss '${name}': weight must be a number ≥ 0, got ${String(weight)}`);
       continue;
     }
-    out.push({ name, weight: beta, options: { ...defaults, ...options, weight: beta } });
+    out.push({ loss: { name, weight: beta, options: { ...defaults, ...options, weight: beta } }, ...(weight !== undefined ? { weight } : {}), options });
   }
   return out;
 }
 
-/** γ or α from the losses' defaults: the value they agree on, `fallback` when none sets it. */
-function recipeWeight(losses: readonly ResolvedLoss[], key: 'ceWeight' | 'klWeight', fallback: number, problems: string[]): number {
-  const values = new Map<number, string[]>();
-  for (const loss of losses) {
-    const value = loss.options[key];
-    if (typeof value === 'number') values.set(value, [...(values.get(value) ?? []), loss.name]);
+/** The recipe values a loss's defaults may set: γ, α and the KL temperature T. */
+const RECIPE_KEYS = ['ceWeight', 'klWeight', 'temperature'] as const;
+type RecipeKey = (typeof RECIPE_KEYS)[number];
+
+/** γ, α and T when neither the configuration nor any loss sets them. */
+const RECIPE_FALLBACK: Record<RecipeKey, number> = { ceWeight: 1, klWeight: 0, temperature: 4 };
+
+/**
+ * The one objective `γ·CE + α·KL(T) + Σ βᵢ·lossᵢ`. The KL term is the trainer's: `kd` in the
+ * losses is its name, so `kd:0.9` sets α (and `kd.temperature` sets T) and `kd` is not a separate
+ * term. Each of γ, α and T is, in this order: the explicit configuration value (`ceWeight`,
+ * `klWeight`, `temperature`; `kd`'s own weight or temperature count as explicit α and T), else the
+ * value of the first listed loss whose options set it (its recipe default or a user option), else
+ * 1, 0 and 4. Two explicit values that differ are an error.
+ */
+function resolveObjective(config: TrainConfig, given: GivenLoss[], problems: string[]): { losses: ResolvedLoss[]; ceWeight: number; klWeight: number; temperature: number } {
+  const kd = given.find((g) => g.loss.name === KD);
+  const explicit: Partial<Record<RecipeKey, { value: number; from: string }>> = {};
+  const setExplicit = (key: RecipeKey, value: number | undefined, from: string) => {
+    if (value === undefined) return;
+    const previous = explicit[key];
+    if (previous && previous.value !== value) problems.push(`${key} is given twice with different values (${previous.from}: ${previous.value}; ${from}: ${value}); give it once`);
+    else explicit[key] = { value, from };
+  };
+  setExplicit('ceWeight', config.ceWeight, 'ceWeight');
+  setExplicit('klWeight', config.klWeight, 'klWeight');
+  setExplicit('temperature', config.temperature, 'temperature');
+  if (kd) {
+    setExplicit('klWeight', kd.weight, `loss ${KD}:${kd.weight}`);
+    setExplicit('ceWeight', kd.options.ceWeight as number | undefined, `${KD}.ceWeight`);
+    setExplicit('temperature', kd.options.temperature as number | undefined, `${KD}.temperature`);
   }
-  if (values.size > 1) {
-    const listed = [...values].map(([v, names]) => `${names.join(', ')}: ${v}`).join('; ');
-    problems.push(`the losses disagree on the default ${key} (${listed}); set ${key} explicitly`);
-    return fallback;
-  }
-  return values.size === 1 ? [...values.keys()][0]! : fallback;
+  if (kd) kd.loss.options.klWeight = kd.loss.weight; // kd's weight is its α
+  const recipe = (key: RecipeKey): number => {
+    if (explicit[key]) return explicit[key]!.value;
+    const first = given.find((g) => typeof g.loss.options[key] === 'number');
+    return first ? (first.loss.options[key] as number) : RECIPE_FALLBACK[key];
+  };
+  return {
+    losses: given.filter((g) => g !== kd).map((g) => g.loss),
+    ceWeight: recipe('ceWeight'),
+    klWeight: recipe('klWeight'),
+    temperature: recipe('temperature'),
+  };
 }
 
 /** Fields that do not change what a run computes; left out of {@link configHash}. */

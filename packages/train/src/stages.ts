@@ -1,4 +1,4 @@
-import { crossEntropy, klDistillation, type LossContext } from '@rtkd/losses';
+import { crossEntropy, KD, klDistillation, type LossContext } from '@rtkd/losses';
 import type * as tf from '@tensorflow/tfjs-core';
 import { multistepLearningRate } from './schedule.js';
 import type { NamedParameter } from './sgd.js';
@@ -67,6 +67,9 @@ function lossParameters(loss: WeightedLoss['loss'], variables: readonly tf.Varia
  * `trainableParameters` (default: all of its module's parameters).
  */
 export function buildStages(setup: StageSetup): Stage[] {
+  if (setup.klWeight > 0 && setup.losses.some(({ loss }) => loss.name === KD)) {
+    throw new Error(`buildStages: a live '${KD}' loss and klWeight ${setup.klWeight} would add the KL term twice; '${KD}' is the trainer's KL term (set klWeight, or give klWeight 0)`);
+  }
   const studentParams = prefixedParameters('student', setup.student.namedParameters());
   const stages: Stage[] = [];
   for (const { loss } of setup.losses) {

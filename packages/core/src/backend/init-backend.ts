@@ -52,13 +52,15 @@ type Attempt = Omit<BackendReport, 'name' | 'skipped'>;
 
 /**
  * Picks and initialises the TF.js backend, and registers the training kernels @rtkd/core adds to
- * it. `auto` (default) tries `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node` (both optional:
- * used if installed, never required), then wasm, then cpu, and reports why each faster one was
- * skipped. Naming a backend that cannot load throws an error saying why.
+ * it. `auto` (default) tries, in this order: `node-gpu` (`@tensorflow/tfjs-node-gpu`), `node`
+ * (`@tensorflow/tfjs-node`) — both optional, used if installed, never required —, `native` (the cpu
+ * backend with `@rtkd/native`'s kernels, when its addon is built), `wasm`, then `cpu`, and reports
+ * why each faster one was skipped. Each can also be asked for by name (`initBackend('native')`);
+ * naming a backend that cannot load throws an error saying why.
  *
  * @example
  * const report = await initBackend('auto', { log: console.log });
- * report.name; // 'wasm' on a machine without tfjs-node
+ * report.name; // 'native' where @rtkd/native's addon is built, else 'wasm' (without tfjs-node)
  */
 export async function initBackend(name: 'auto' | BackendName = 'auto', options: BackendOptions = {}): Promise<BackendReport> {
   if (name !== 'auto' && !ORDER.includes(name)) {
