@@ -40,6 +40,8 @@ export default defineConfig({
     // Only $RTKD_GOLDEN_DIR may hold a subset of the golden files (test files then may register no test);
     // with the repository's fixtures/golden every test file must register tests.
     passWithNoTests: Boolean(process.env.RTKD_GOLDEN_DIR),
+    // A test that makes TF.js print its tfjs-node banner fails.
+    setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`],
     projects: [
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'] } },
       ...(unavailable ? [] : [{
@@ -49,7 +51,7 @@ export default defineConfig({
           include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts'],
           // It checks that initBackend keeps the stock cpu backend stock, which this project patches.
           exclude: ['packages/core/src/backend/native-backend.test.ts'],
-          setupFiles: [`${packagesDir}native/src/testing/fast-path-setup.ts`],
+          setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`, `${packagesDir}native/src/testing/fast-path-setup.ts`],
         },
       }]),
     ],

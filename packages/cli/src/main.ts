@@ -1,3 +1,5 @@
+// The command knows every loss rtkd ships: importing @rtkd/rtk registers 'afd-rtk' next to the built-ins.
+import '@rtkd/rtk';
 import type { Command, CommandIo } from './command.js';
 import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/eval.js';
@@ -6,6 +8,7 @@ import { modelsCommand } from './commands/models.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { distillCommand, trainCommand } from './commands/train.js';
 import { optionHelp, parseOptions, UsageError } from './options.js';
+import { importModules } from '@rtkd/train';
 
 /** Every sub-command of `rtkd`, in help order. */
 export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand];
@@ -27,7 +30,7 @@ function mainHelp(): string {
 }
 
 function commandHelp(command: Command): string {
-  return [`Usage: rtkd ${command.name} ${command.usage}`.trimEnd(), '', command.summary, '', 'Options:', optionHelp(command.options)].join('\n');
+  return [`Usage: rtkd ${command.name} ${command.usage}`.trimEnd(), '', command.summary, '', 'Options:', optionHelp([...command.options, 'import'])].join('\n');
 }
 
 /**
@@ -46,11 +49,13 @@ export async function runCli(argv: readonly string[], io: CommandIo = defaultIo)
   const command = COMMANDS.find((c) => c.name === name);
   try {
     if (!command) throw new UsageError(`rtkd: unknown command '${name}'. Commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
-    const { values, positionals } = parseOptions(rest, command.options, command.name);
+    const { values, positionals } = parseOptions(rest, [...command.options, 'import'], command.name);
     if (values.help) {
       io.out(commandHelp(command));
       return 0;
     }
+    // Plug-ins first, so what they register can be named by every option that follows.
+    await importModules((values.import as string[] | undefined) ?? [], process.cwd(), { warn: io.err });
     return await command.run(values, positionals, io);
   } catch (error) {
     io.err(error instanceof UsageError ? error.message : `rtkd ${name}: ${(error as Error).message}`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
+import { resolveImportSpecifier } from '@rtkd/train';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
@@ -18,6 +19,7 @@ export interface OptionSpec {
 /** Every option any command accepts; each command picks its own from this table. */
 export const OPTION_SPECS = {
   config: { kind: 'string', help: 'read options from a YAML or JSON file (flags override it)' },
+  import: { kind: 'string-list', help: 'import a module first (a file path or package name) so the losses, models and datasets it registers can be named; repeatable (config key: imports)' },
   model: { kind: 'string', help: 'network name (see `rtkd models`)' },
   student: { kind: 'string', help: 'student network name (see `rtkd models`)' },
   teacher: { kind: 'string', help: 'teacher: a run directory or a .safetensors file with PyTorch names' },
@@ -92,6 +94,9 @@ export function coerceOption(name: OptionName, raw: unknown, where: string): str
   }
 }
 
+/** Config-file keys that name an option differently: `imports: [...]` is `--import`. */
+const CONFIG_KEY_ALIASES: Record<string, OptionName> = { imports: 'import' };
+
 /** Reads a YAML or JSON config file; unknown keys and wrong types are errors naming the file and key. */
 export function readConfigFile(path: string, allowed: readonly OptionName[]): OptionValues {
   let text: string;
@@ -109,12 +114,16 @@ export function readConfigFile(path: string, allowed: readonly OptionName[]): Op
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`config file ${path}: must hold a mapping of option names to values`);
   const values: OptionValues = {};
-  for (const [key, raw] of Object.entries(parsed)) {
+  for (const [written, raw] of Object.entries(parsed)) {
+    const key = CONFIG_KEY_ALIASES[written] ?? written;
     if (!(allowed as readonly string[]).includes(key) || key === 'config' || key === 'help') {
-      throw new UsageError(`config file ${path}: unknown key '${key}'. Allowed keys: ${allowed.filter((k) => k !== 'config' && k !== 'help').join(', ')}`);
+      const keys = allowed.filter((k) => k !== 'config' && k !== 'help').map((k) => (k === 'import' ? 'imports' : k));
+      throw new UsageError(`config file ${path}: unknown key '${written}'. Allowed keys: ${keys.join(', ')}`);
     }
     values[key as OptionName] = coerceOption(key as OptionName, raw, `config file ${path}`);
   }
+  // Modules to import resolve against the config file's folder.
+  if (values.import) values.import = (values.import as string[]).map((s) => resolveImportSpecifier(s, dirname(path)));
   return values;
 }
 
@@ -139,7 +148,11 @@ export function parseOptions(argv: readonly string[], allowed: readonly OptionNa
     if (raw !== undefined) fromFlags[key as OptionName] = coerceOption(key as OptionName, raw, `--${key}`);
   }
   const fromFile = typeof fromFlags.config === 'string' ? readConfigFile(fromFlags.config, allowed) : {};
-  return { values: { ...fromFile, ...fromFlags }, positionals: parsed.positionals };
+  const values: OptionValues = { ...fromFile, ...fromFlags };
+  // Imports add up: the config file's (already resolved against its folder), then the flags' (against the working directory).
+  const imports = [...((fromFile.import as string[] | undefined) ?? []), ...((fromFlags.import as string[] | undefined) ?? [])];
+  if (imports.length) values.import = imports;
+  return { values, positionals: parsed.positionals };
 }
 
 /** The help text for a command's options. */

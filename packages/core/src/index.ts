@@ -23,3 +23,5 @@ export { writeFileAtomic } from './fs.js';
 export { initBackend, describeBackend, type BackendName, type BackendReport, type BackendOptions } from './backend/init-backend.js';
 export { registerTrainingKernels, type KernelBackendName } from './backend/register-kernels.js';
 export { fusedChannelMeanSquare } from './backend/fused-ops.js';
+export { sharedRegistry, checkSharedTfjsCore } from './registry.js';
+export { silenceCpuBanner } from './backend/quiet-cpu.js';

@@ -6,7 +6,7 @@ import { cifar10Spec } from './cifar10.js';
 import { cifar100Spec } from './cifar100.js';
 import { cinic10Spec } from './cinic10.js';
 import { digitsSpec } from './digits.js';
-import { registerDataset } from './registry.js';
+import { registerBuiltinDataset } from './registry.js';
 import { svhnSpec } from './svhn.js';
 
-for (const spec of [cifar10Spec, cifar100Spec, svhnSpec, cinic10Spec, digitsSpec]) registerDataset(spec);
+for (const spec of [cifar10Spec, cifar100Spec, svhnSpec, cinic10Spec, digitsSpec]) registerBuiltinDataset(spec);

@@ -5,7 +5,7 @@
 import './builtins.js';
 
 export { CIFAR10, CIFAR100, SVHN, CINIC10, DIGITS } from './names.js';
-export { registerDataset, getDataset, listDatasets } from './registry.js';
+export { registerDataset, getDataset, listDatasets, datasetCount } from './registry.js';
 export { loadDataset } from './load.js';
 export { downloadDataset, downloadFile, verify, type DownloadDatasetOptions, type DownloadFileOptions, type VerifyResult } from './download.js';
 export { md5File } from './md5.js';

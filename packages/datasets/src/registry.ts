@@ -1,6 +1,8 @@
+import { sharedRegistry } from '@rtkd/core';
 import type { DatasetSpec } from './types.js';
 
-const registry = new Map<string, DatasetSpec>();
+// One registry for every copy of @rtkd/datasets in the process (a plug-in's own copy included).
+const registry = sharedRegistry<DatasetSpec>('datasets', 1, '@rtkd/datasets');
 
 /**
  * Adds a dataset to the registry so `loadDataset(name, …)`, `downloadDataset` and `verify` know it.
@@ -10,6 +12,16 @@ export function registerDataset(spec: DatasetSpec): void {
   if (registry.has(spec.name)) throw new Error(`registerDataset: a dataset named "${spec.name}" is already registered`);
   validateSpec(spec);
   registry.set(spec.name, spec);
+}
+
+/** Registers `spec` unless a dataset of its name is there (another copy of this package registered the built-ins). */
+export function registerBuiltinDataset(spec: DatasetSpec): void {
+  if (!registry.has(spec.name)) registerDataset(spec);
+}
+
+/** Number of registered datasets (to tell whether an import registered any). */
+export function datasetCount(): number {
+  return registry.size;
 }
 
 /**

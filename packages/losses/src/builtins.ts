@@ -1,4 +1,5 @@
-// The one module that registers the built-in losses (imported once by index.ts).
+// The one module that registers the built-in losses (imported once by index.ts). A second copy of
+// @rtkd/losses in the process finds them in the shared registry already and leaves them.
 import { activationBoundary } from './ab.js';
 import { afd } from './afd.js';
 import { attentionTransfer } from './at.js';
@@ -10,22 +11,22 @@ import { factorTransfer } from './ft.js';
 import { knowledgeDistillation } from './kd.js';
 import { neuronSelectivityTransfer } from './nst.js';
 import { probabilisticKnowledgeTransfer } from './pkt.js';
-import { registerLoss } from './registry.js';
+import { registerBuiltinLoss } from './registry.js';
 import { relationalKnowledgeDistillation } from './rkd.js';
 import { similarityPreserving } from './sp.js';
 import { variationalInformationDistillation } from './vid.js';
 
-registerLoss(knowledgeDistillation);
-registerLoss(fitNet);
-registerLoss(attentionTransfer);
-registerLoss(similarityPreserving);
-registerLoss(correlationCongruence);
-registerLoss(variationalInformationDistillation);
-registerLoss(relationalKnowledgeDistillation);
-registerLoss(probabilisticKnowledgeTransfer);
-registerLoss(activationBoundary);
-registerLoss(factorTransfer);
-registerLoss(flowOfSolutionProcedure);
-registerLoss(neuronSelectivityTransfer);
-registerLoss(contrastiveRepresentation);
-registerLoss(afd);
+registerBuiltinLoss(knowledgeDistillation);
+registerBuiltinLoss(fitNet);
+registerBuiltinLoss(attentionTransfer);
+registerBuiltinLoss(similarityPreserving);
+registerBuiltinLoss(correlationCongruence);
+registerBuiltinLoss(variationalInformationDistillation);
+registerBuiltinLoss(relationalKnowledgeDistillation);
+registerBuiltinLoss(probabilisticKnowledgeTransfer);
+registerBuiltinLoss(activationBoundary);
+registerBuiltinLoss(factorTransfer);
+registerBuiltinLoss(flowOfSolutionProcedure);
+registerBuiltinLoss(neuronSelectivityTransfer);
+registerBuiltinLoss(contrastiveRepresentation);
+registerBuiltinLoss(afd);

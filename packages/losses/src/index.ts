@@ -4,9 +4,10 @@
  */
 import './builtins.js';
 
-export { registerLoss, unregisterLoss, getLoss, hasLoss, listLosses } from './registry.js';
+export { registerLoss, unregisterLoss, getLoss, hasLoss, listLosses, lossCount, createLoss } from './registry.js';
 export type {
   LossDefinition,
+  CreatedLoss,
   LossDefaults,
   DistillationLoss,
   LossContext,

@@ -97,11 +97,22 @@ export interface LossDefaults {
 }
 
 /**
+ * What {@link LossDefinition.create} may return: a {@link DistillationLoss} whose `module` and
+ * `dispose` may be left out when the loss owns no parameters or tensors, and whose `name` defaults
+ * to the definition's. `createLoss` checks it and fills those in.
+ */
+export type CreatedLoss = Omit<DistillationLoss, 'name' | 'module' | 'dispose'> & {
+  readonly name?: string;
+  readonly module?: Module;
+  dispose?(): void;
+};
+
+/**
  * A registry entry: one file per loss exports one of these. `taps` says which feature roles the
  * loss reads (so a trainer knows what the networks must provide); `create` receives the tap
  * shapes of both networks and builds the loss, including any trainable parameters it owns.
  */
-export interface LossDefinition<Options extends object = Record<string, unknown>> {
+export interface LossDefinition<Options extends object = Record<string, unknown>, Created extends CreatedLoss = DistillationLoss> {
   /** Unique registry name (exported as a constant). */
   readonly name: string;
   /** One line for `rtkd losses`. */
@@ -111,5 +122,5 @@ export interface LossDefinition<Options extends object = Record<string, unknown>
   /** Default weight and options. */
   readonly defaults: LossDefaults & Options;
   /** Builds the loss for a pair of networks; options are the defaults overridden by the user's. */
-  create(shapes: LossShapes, options: LossDefaults & Options, context: CreateContext): DistillationLoss;
+  create(shapes: LossShapes, options: LossDefaults & Options, context: CreateContext): Created;
 }

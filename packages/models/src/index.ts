@@ -16,7 +16,18 @@ export {
   type ResNetSpec,
   type WideResNetSpec,
 } from './specs.js';
-export { createModel, listModels, type CreateModelOptions, type ModelInfo } from './registry.js';
+export { createModel, listModels, assertModelName, type CreateModelOptions, type ModelInfo } from './registry.js';
+export {
+  registerModel,
+  unregisterModel,
+  registeredModel,
+  registeredModels,
+  hasModel,
+  modelNames,
+  modelCount,
+  type ModelDefinition,
+  type ModelCreateOptions,
+} from './model-registry.js';
 export { Network, tapShapes, type ForwardOptions } from './network.js';
 export { ResNet } from './resnet.js';
 export { WideResNet } from './wrn.js';

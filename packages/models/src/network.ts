@@ -17,12 +17,12 @@ export interface ForwardOptions {
 export abstract class Network extends Module {
   /** The registry name, e.g. `resnet20`. */
   readonly name: string;
-  /** The architecture family. */
-  readonly family: ModelFamily;
+  /** The architecture family (a built-in {@link ModelFamily}, or a registered model's own label). */
+  readonly family: ModelFamily | (string & {});
   /** Number of output classes. */
   readonly numClasses: number;
 
-  protected constructor(name: string, family: ModelFamily, numClasses: number) {
+  protected constructor(name: string, family: ModelFamily | (string & {}), numClasses: number) {
     super();
     if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`${name}: numClasses must be a positive integer, got ${numClasses}`);
     this.name = name;

@@ -1,6 +1,7 @@
 import { Rng } from '@rtkd/core';
 import type { Network } from './network.js';
 import { ResNet } from './resnet.js';
+import { createRegisteredModel, registeredModel, registeredModels } from './model-registry.js';
 import { countModelParameters, MODEL_NAMES, type ModelFamily, type ModelName, modelSpec } from './specs.js';
 import { WideResNet } from './wrn.js';
 
@@ -20,6 +21,8 @@ export interface CreateModelOptions {
  * const { logits, features } = net.forward(tf.zeros([2, 32, 32, 3]), { training: false });
  */
 export function createModel(name: string, options: CreateModelOptions = {}): Network {
+  const registered = registeredModel(name);
+  if (registered) return createRegisteredModel(registered, { numClasses: options.numClasses ?? 100, seed: options.seed ?? 0 });
   const spec = modelSpec(name);
   const numClasses = options.numClasses ?? 100;
   const rng = new Rng(options.seed ?? 0).fork(name);
@@ -28,17 +31,44 @@ export function createModel(name: string, options: CreateModelOptions = {}): Net
 
 /** A row of {@link listModels}. */
 export interface ModelInfo {
-  name: ModelName;
-  family: ModelFamily;
+  /** A built-in {@link ModelName} or a registered model's name. */
+  name: ModelName | (string & {});
+  /** The family of a built-in, or a registered model's family label. */
+  family: ModelFamily | (string & {});
+  /** Depth of a built-in (0 for registered models). */
   depth: number;
   /** Trainable parameters with a 10-class and a 100-class head. */
   params: { 10: number; 100: number };
 }
 
-/** Every available model with its family, depth and parameter counts (computed, nothing is built). */
+/** Every available model with its family, depth and parameter counts: the built-ins (computed, nothing is built), then the registered ones (built once per head to count). */
 export function listModels(): ModelInfo[] {
-  return MODEL_NAMES.map((name) => {
+  const builtins: ModelInfo[] = MODEL_NAMES.map((name) => {
     const spec = modelSpec(name);
     return { name, family: spec.family, depth: spec.depth, params: { 10: countModelParameters(spec, 10), 100: countModelParameters(spec, 100) } };
   });
+  const count = (name: string, numClasses: number) => {
+    const network = createModel(name, { numClasses });
+    try {
+      return network.countParameters();
+    } finally {
+      network.dispose();
+    }
+  };
+  const registered = registeredModels().map((d) => ({ name: d.name, family: d.family, depth: 0, params: { 10: count(d.name, 10), 100: count(d.name, 100) } }));
+  return [...builtins, ...registered];
+}
+
+/**
+ * Throws an error listing the known models (built-in and registered) unless `name` is one.
+ * @example assertModelName('resnet8');
+ */
+export function assertModelName(name: string): void {
+  if (registeredModel(name)) return;
+  try {
+    modelSpec(name);
+  } catch (error) {
+    const extra = registeredModels().map((d) => d.name);
+    throw new Error(extra.length ? `${(error as Error).message}; registered models: ${extra.join(', ')}` : (error as Error).message);
+  }
 }

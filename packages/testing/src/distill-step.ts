@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
-import type { DistillationLoss, LossContext, LossDefinition } from '@rtkd/losses';
+import { createLoss, type DistillationLoss, type LossContext, type LossDefinition } from '@rtkd/losses';
 import { createModel, type Network, type NetworkOutput, tapShapes } from '@rtkd/models';
 
 /** A tiny student/teacher pair and a batch, for smoke-training a loss. */
@@ -35,10 +35,10 @@ export function makeDistillFixture(options: { student?: string; teacher?: string
 }
 
 /** Builds the loss for the fixture's networks (shapes from a dry forward pass). */
-export function createLossFor(definition: LossDefinition<any>, fixture: DistillFixture, numSamples = 64): DistillationLoss {
+export function createLossFor(definition: LossDefinition<any, any>, fixture: DistillFixture, numSamples = 64): DistillationLoss {
   const shape = fixture.x.shape;
   const shapes = { student: tapShapes(fixture.student, shape), teacher: tapShapes(fixture.teacher, shape) };
-  return definition.create(shapes, { ...definition.defaults }, { rng: new Rng(5), numSamples });
+  return createLoss(definition, shapes, { ...definition.defaults }, { rng: new Rng(5), numSamples });
 }
 
 /**

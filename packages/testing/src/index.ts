@@ -23,3 +23,4 @@ export { expectLossClose, expectArrayClose, expectAnalyticallyZero, scaledError,
 export { makeDistillFixture, createLossFor, distillStep, type DistillFixture } from './distill-step.js';
 export { withStages, stagesContext, computeOnce } from './loss-context.js';
 export { expectSameForThreadCounts } from './threads.js';
+export { makePluginProject, REPOSITORY_ROOT, BUILT_CLI } from './plugin-project.js';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { BackendName } from '@rtkd/core';
 import { getDataset } from '@rtkd/datasets';
 import { getLoss, KD } from '@rtkd/losses';
-import { modelSpec } from '@rtkd/models';
+import { assertModelName } from '@rtkd/models';
 import { scaledMilestones } from './schedule.js';
 
 /** A distillation loss in a {@link TrainConfig}: a registry name, `name:weight`, or an object. */
@@ -136,7 +136,7 @@ export function resolveConfig(config: TrainConfig): ResolvedConfig {
   };
 
   if (typeof config.model !== 'string') problems.push('model is required (a model name)');
-  else check(() => modelSpec(config.model));
+  else check(() => assertModelName(config.model));
   if (!config.data || typeof config.data.name !== 'string') problems.push('data.name is required (a dataset name)');
   else check(() => getDataset(config.data.name));
   if (typeof config.out !== 'string' || config.out === '') problems.push('out is required (the run directory)');
@@ -166,7 +166,7 @@ export function resolveConfig(config: TrainConfig): ResolvedConfig {
 
   if (config.teacher) {
     if (typeof config.teacher.model !== 'string') problems.push('teacher.model is required');
-    else check(() => modelSpec(config.teacher!.model));
+    else check(() => assertModelName(config.teacher!.model));
     if (typeof config.teacher.weights !== 'string') problems.push('teacher.weights is required (a safetensors file)');
     else if (!existsSync(config.teacher.weights)) problems.push(`teacher.weights: file not found: ${config.teacher.weights}`);
   }

@@ -4,10 +4,8 @@
  * loss (and its initialisation stage), per-epoch top-1/top-5 evaluation, and run directories with
  * atomic checkpoints that resume bit-identically.
  */
-// The trainer resolves losses by name: importing @rtkd/rtk registers 'afd-rtk' next to the built-ins.
-import '@rtkd/rtk';
-
 export { runTraining, datasetSource, type RunOptions } from './run.js';
+export { importModules, resolveImportSpecifier, ModuleImportError, type ImportedModule, type ImportOptions } from './imports.js';
 export { resolveConfig, configHash, ConfigError, type TrainConfig, type ResolvedConfig, type ResolvedLoss, type LossSpec } from './config.js';
 export { train, saveModuleWeights, RUN_FILES, type TrainingParts } from './train.js';
 export { evaluate, countHits, type Accuracy } from './evaluate.js';

@@ -1,6 +1,6 @@
 import { initBackend, Rng } from '@rtkd/core';
 import { batchCount, batches, type ImageDataset, loadDataset, subset } from '@rtkd/datasets';
-import { type DistillationLoss, getLoss } from '@rtkd/losses';
+import { createLoss, type DistillationLoss } from '@rtkd/losses';
 import { createModel, loadWeights, type Network, saveWeights, tapShapes } from '@rtkd/models';
 import { configHash, type ResolvedConfig, resolveConfig, type TrainConfig } from './config.js';
 import { progressReporter } from './progress.js';
@@ -42,7 +42,7 @@ export async function runTraining(input: TrainConfig, options: RunOptions = {}):
     const shapes = teacher ? { student: tapShapes(student, [1, h, w, c]), teacher: tapShapes(teacher, [1, h, w, c]) } : undefined;
     const rng = new Rng(config.seed);
     for (const spec of config.losses) {
-      losses.push(getLoss(spec.name).create(shapes!, spec.options as never, { rng: rng.fork(`loss/${spec.name}`), numSamples: trainSet.shape[0], trainLabels: trainSet.labels }));
+      losses.push(createLoss(spec.name, shapes!, spec.options as never, { rng: rng.fork(`loss/${spec.name}`), numSamples: trainSet.shape[0], trainLabels: trainSet.labels }));
     }
     return await train({
       student,

@@ -1,5 +1,4 @@
 import { listLosses } from '@rtkd/losses';
-import '@rtkd/rtk';
 import type { Command } from '../command.js';
 import { markdownTable } from '../table.js';
 
@@ -8,7 +7,7 @@ export const lossesCommand: Command = {
   name: 'losses',
   summary: 'list the distillation losses, the feature taps they read and their default weights',
   usage: '',
-  options: ['help'],
+  options: ['config', 'help'],
   async run(_values, _positionals, io) {
     const rows = listLosses().map((l) => [l.name, l.taps.join(', '), l.weight, l.description]);
     io.out(markdownTable(['loss', 'taps', 'default weight', 'description'], rows));

@@ -7,7 +7,7 @@ export const modelsCommand: Command = {
   name: 'models',
   summary: 'list the networks and their parameter counts',
   usage: '',
-  options: ['help'],
+  options: ['config', 'help'],
   async run(_values, _positionals, io) {
     const rows = listModels().map((m) => [m.name, m.family, m.params[10].toLocaleString('en-US'), m.params[100].toLocaleString('en-US')]);
     io.out(markdownTable(['model', 'family', 'params (10 classes)', 'params (100 classes)'], rows));
