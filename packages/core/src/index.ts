@@ -3,6 +3,8 @@ import './gradients.js';
 export { Rng, type RngState } from './rng.js';
 export { Module, StateDictError, type StateDictMismatch } from './module.js';
 export { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform, xavierNormal, zeros, ones } from './init.js';
+export { ConvTranspose2d, ModuleList, type ConvTranspose2dOptions } from './containers.js';
+export { stateDictEntries, serializeStateDict, saveStateDict } from './state-dict.js';
 export { Conv2d, Linear, BatchNorm, type Conv2dOptions, type BatchNormOptions, type BatchNormApplyOptions, type Padding } from './nn.js';
 export {
   readSafetensors,

@@ -1,17 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm, Linear, Module, type Rng, xavierNormal } from '@rtkd/core';
+import { BatchNorm, Linear, Module, ModuleList, type Rng, xavierNormal } from '@rtkd/core';
 
-/** PyTorch `nn.ModuleList`: children named `0`, `1`, … */
-export class AfdModuleList<M extends Module> extends Module {
-  /** The children, in order. */
-  readonly items: readonly M[];
-
-  constructor(items: M[]) {
-    super();
-    items.forEach((item, i) => this.addModule(String(i), item));
-    this.items = items;
-  }
-}
+/** @deprecated The one `ModuleList` is @rtkd/core's; this name is kept for existing imports. */
+export const AfdModuleList = ModuleList;
 
 /** AFD's `nn_bn_relu`: `Linear` → `BatchNorm1d` → optional ReLU (names `linear.*`, `bn.*`). */
 export class LinearBnRelu extends Module {
@@ -35,23 +26,23 @@ export class LinearBnRelu extends Module {
 
 /** AFD's `LinearTransformStudent`: one key layer per student feature and the shared bilinear layer. */
 export class AfdStudentTransform extends Module {
-  readonly keyLayers: AfdModuleList<LinearBnRelu>;
+  readonly keyLayers: ModuleList<LinearBnRelu>;
   readonly bilinear: LinearBnRelu;
 
   constructor(studentChannels: readonly number[], teacherCount: number, qkDim: number, rng: Rng) {
     super();
-    this.keyLayers = this.addModule('key_layer', new AfdModuleList(studentChannels.map((c) => new LinearBnRelu(c, qkDim, rng))));
+    this.keyLayers = this.addModule('key_layer', new ModuleList(studentChannels.map((c) => new LinearBnRelu(c, qkDim, rng))));
     this.bilinear = this.addModule('bilinear', new LinearBnRelu(qkDim, qkDim * teacherCount, rng));
   }
 }
 
 /** AFD's `LinearTransformTeacher`: one query layer per teacher feature. */
 export class AfdTeacherTransform extends Module {
-  readonly queryLayers: AfdModuleList<LinearBnRelu>;
+  readonly queryLayers: ModuleList<LinearBnRelu>;
 
   constructor(teacherChannels: readonly number[], qkDim: number, rng: Rng) {
     super();
-    this.queryLayers = this.addModule('query_layer', new AfdModuleList(teacherChannels.map((c) => new LinearBnRelu(c, qkDim, rng))));
+    this.queryLayers = this.addModule('query_layer', new ModuleList(teacherChannels.map((c) => new LinearBnRelu(c, qkDim, rng))));
   }
 }
 

@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@rtkd/core';
+import { ConvTranspose2d, Rng } from '@rtkd/core';
 import { computeOnce, stagesContext, withStages } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConvTranspose2d, FITNET, convRegGeometry, fitNet, type ConvReg } from './fitnet.js';
+import { FITNET, convRegGeometry, fitNet, type ConvReg } from './fitnet.js';
 import type { LossShapes } from './types.js';
 
 beforeAll(async () => {
@@ -22,11 +22,11 @@ describe('fitnet', () => {
   it('fitnet: ConvTranspose2d(k4, s2, p1) equals a float64 scatter loop', () => {
     const rng = new Rng(9);
     const [b, h, cin, cout] = [2, 3, 2, 3];
-    const layer = new ConvTranspose2d(cin, cout, rng);
+    const layer = new ConvTranspose2d(cin, cout, 4, rng, { stride: 2, padding: 1 });
     expect(layer.weight.shape).toEqual([4, 4, cout, cin]);
     const x = rng.normalArray(b * h * h * cin);
     const W = layer.weight.dataSync();
-    const bias = layer.bias.dataSync();
+    const bias = layer.bias!.dataSync();
     // PyTorch: out[2·iy − 1 + ky] += x[iy]·W[ky] (padding 1 crops one pixel on each side).
     const oh = 2 * h;
     const ref = new Float64Array(b * oh * oh * cout);

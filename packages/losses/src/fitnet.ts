@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm, Conv2d, Module, pytorchDefaultUniform, type Rng } from '@rtkd/core';
+import { BatchNorm, Conv2d, ConvTranspose2d, Module, pytorchDefaultUniform, type Rng } from '@rtkd/core';
 import { assertRank } from './ops.js';
 import type { LossDefinition } from './types.js';
 
@@ -31,35 +31,6 @@ export function convRegGeometry(sH: number, tH: number): ConvRegGeometry {
 }
 
 /**
- * PyTorch `ConvTranspose2d(in, out, 4, stride 2, padding 1)` on NHWC, doubling H and W. Weight
- * `[kh, kw, out, in]` (the `tf.conv2dTranspose` filter layout) and `bias` `[out]`, initialised as
- * PyTorch does (U(±1/√(out·k²))).
- */
-export class ConvTranspose2d extends Module {
-  readonly weight: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(inChannels: number, outChannels: number, rng: Rng) {
-    super();
-    const kernelSize = 4;
-    const shape = [kernelSize, kernelSize, outChannels, inChannels];
-    // PyTorch computes the fan-in of a transposed conv from weight dim 1, i.e. the output channels.
-    const fans = { fanIn: outChannels * kernelSize * kernelSize, fanOut: inChannels * kernelSize * kernelSize };
-    this.weight = this.addParameter('weight', tf.tensor(pytorchDefaultUniform(shape, fans, rng), shape));
-    this.bias = this.addParameter('bias', tf.tensor(pytorchDefaultUniform([outChannels], fans, rng), [outChannels]));
-  }
-
-  /** Upsamples `[b, H, W, in]` to `[b, 2H, 2W, out]`. */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    const [b, h, w] = x.shape;
-    return tf.tidy(() => {
-      const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, [b, 2 * h, 2 * w, this.weight.shape[2]!], 2, 'same');
-      return tf.add(y, this.bias) as tf.Tensor4D;
-    });
-  }
-}
-
-/**
  * RepDistiller's `ConvReg`: a conv chosen by {@link convRegGeometry} (with bias), BatchNorm2d over
  * the teacher's channels, ReLU. Children `conv`, `bn`.
  */
@@ -76,7 +47,7 @@ export class ConvReg extends Module {
     const [, tH, , tC] = teacherShape as [number, number, number, number];
     this.geometry = convRegGeometry(sH, tH);
     this.conv = this.addModule('conv', this.geometry.kind === 'transpose'
-      ? new ConvTranspose2d(sC, tC, rng.fork('conv'))
+      ? new ConvTranspose2d(sC, tC, 4, rng.fork('conv'), { stride: 2, padding: 1 })
       : new Conv2d(sC, tC, this.geometry.kernel, rng.fork('conv'), {
         stride: this.geometry.stride, padding: this.geometry.padding, bias: true, weightInit: pytorchDefaultUniform,
       }));

@@ -1,8 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@rtkd/core';
+import { ConvTranspose2d, Rng } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConvTranspose2d, FT, Paraphraser, Translator, factorTransfer } from './ft.js';
+import { FT, Paraphraser, Translator, factorTransfer } from './ft.js';
 import type { LossContext, LossShapes } from './types.js';
 
 beforeAll(async () => {

@@ -17,7 +17,7 @@ export type {
 } from './types.js';
 export { l2Normalize, upsampleNearest, adaptiveAvgPool, spatialAttention, crossEntropy, assertRank } from './ops.js';
 export { KD, knowledgeDistillation, klDistillation, type KdOptions } from './kd.js';
-export { FITNET, fitNet, hintLoss, convRegGeometry, ConvReg, ConvTranspose2d, type ConvRegGeometry, type FitNetOptions } from './fitnet.js';
+export { FITNET, fitNet, hintLoss, convRegGeometry, ConvReg, type ConvRegGeometry, type FitNetOptions } from './fitnet.js';
 export { AT, attentionTransfer, attentionTransferLoss, attentionTransferTerms, attentionTransferTerm, poolLargerToSmaller, assertPoolable, type AtOptions } from './at.js';
 export { SP, similarityPreserving, similarityPreservingLoss, batchSimilarity } from './sp.js';
 export { CC, correlationCongruence, correlationCongruenceLoss, LinearEmbed, CorrelationEmbeddings, type CcOptions } from './cc.js';

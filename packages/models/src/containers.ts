@@ -1,16 +1,7 @@
 import { Module } from '@rtkd/core';
 
-/** A list of modules named `0`, `1`, … like PyTorch's `nn.Sequential` (state-dict names `layer1.0.…`). */
-export class ModuleList<M extends Module> extends Module {
-  /** The modules in order. */
-  readonly items: readonly M[];
-
-  constructor(items: readonly M[]) {
-    super();
-    items.forEach((item, i) => this.addModule(String(i), item));
-    this.items = items;
-  }
-}
+/** The one `ModuleList` lives in @rtkd/core; re-exported here for existing imports. */
+export { ModuleList } from '@rtkd/core';
 
 /** A module holding one child under `name`, to reproduce a PyTorch wrapper's naming (`block1.layer.0`). */
 export class Wrapper<M extends Module> extends Module {

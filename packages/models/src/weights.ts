@@ -6,9 +6,8 @@ import {
   readSafetensors,
   type SafetensorsEntry,
   type StateDictMismatch,
-  tensorToEntry,
+  serializeStateDict,
   writeFileAtomic,
-  writeSafetensors,
 } from '@rtkd/core';
 
 /** Where weights come from: a safetensors file path, safetensors bytes, or named tensors. */
@@ -132,9 +131,7 @@ function weightsMetadata(network: Module, metadata: Record<string, string>): Rec
 
 /** The network's weights (state-dict order, PyTorch names, TF layout) as safetensors bytes. */
 export function serializeWeights(network: Module, metadata: Record<string, string> = {}): Uint8Array {
-  const entries = new Map<string, SafetensorsEntry>();
-  for (const [name, variable] of network.stateDict()) entries.set(name, tensorToEntry(variable));
-  return writeSafetensors(entries, weightsMetadata(network, metadata));
+  return serializeStateDict(network, weightsMetadata(network, metadata));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Module, type Rng, saveSafetensors, tensorToEntry, writeFileAtomic } from '@rtkd/core';
+import { type Module, type Rng, saveStateDict, writeFileAtomic } from '@rtkd/core';
 import type { LossContext } from '@rtkd/losses';
 import * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FILE, isStatefulLoss, type LoadedCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, section, type TrainingPosition } from './checkpoint.js';
@@ -256,8 +256,7 @@ class TrainingRun {
 
 /** Writes a module's state dict (PyTorch names and order) to `path` as safetensors, atomically. */
 export async function saveModuleWeights(module: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  const entries = new Map([...module.stateDict()].map(([name, v]) => [name, tensorToEntry(v)] as const));
-  await saveSafetensors(path, entries, metadata);
+  await saveStateDict(module, path, metadata);
 }
 
 /** Deletes temporary files a killed atomic write left behind (`.<name>.<pid>.<random>.tmp`). */
