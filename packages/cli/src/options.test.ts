@@ -20,7 +20,8 @@ describe('options', () => {
     expect(coerceOption('loss', 'kd', 'x')).toEqual(['kd']);
     expect(() => coerceOption('epochs', '2.5', '--epochs')).toThrow(/'epochs' must be an integer/);
     expect(() => coerceOption('epochs', 0, 'file')).toThrow(/≥ 1/);
-    expect(() => coerceOption('backend', 'gpu', '--backend')).toThrow(/one of auto, node-gpu, node, wasm, cpu/);
+    expect(() => coerceOption('backend', 'gpu', '--backend')).toThrow(/one of auto, node-gpu, node, native, wasm, cpu/);
+    expect(coerceOption('backend', 'native', '--backend')).toBe('native');
     expect(() => coerceOption('resume', 'yes', 'file')).toThrow(/true or false/);
   });
 

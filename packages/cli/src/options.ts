@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { resolveImportSpecifier } from '@rtkd/train';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 
 /** The type of an option's value. */
 export type OptionKind = 'string' | 'integer' | 'number' | 'boolean' | 'string-list';
@@ -94,6 +94,14 @@ export function coerceOption(name: OptionName, raw: unknown, where: string): str
   }
 }
 
+/** YAML with its warnings (an unresolved tag, …) as errors, and at most 100 aliases (no "billion laughs"). */
+function parseYamlStrict(text: string): unknown {
+  const doc = parseDocument(text, { logLevel: 'silent' });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw problem;
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
 /** Config-file keys that name an option differently: `imports: [...]` is `--import`. */
 const CONFIG_KEY_ALIASES: Record<string, OptionName> = { imports: 'import' };
 
@@ -107,7 +115,7 @@ export function readConfigFile(path: string, allowed: readonly OptionName[]): Op
   }
   let parsed: unknown;
   try {
-    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYamlStrict(text);
   } catch (error) {
     throw new UsageError(`config file ${path}: not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'} (${(error as Error).message})`);
   }

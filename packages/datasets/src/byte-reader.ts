@@ -6,13 +6,30 @@ export class ByteReader {
   /** Bytes consumed so far. */
   position = 0;
 
-  /** @param stream any async iterable of Buffers, e.g. a Readable. */
-  constructor(stream: AsyncIterable<Buffer>) {
+  /**
+   * @param stream any async iterable of Buffers, e.g. a Readable.
+   * @param limit the most bytes the stream can hold (e.g. an element's length): a read that asks
+   *   for more throws before allocating, so a lying size field cannot make it allocate gigabytes.
+   */
+  constructor(stream: AsyncIterable<Buffer>, private readonly limit = Number.POSITIVE_INFINITY) {
     this.chunks = stream[Symbol.asyncIterator]();
+  }
+
+  /** Bytes that may still come (`limit` minus what was read). */
+  remaining(): number {
+    return this.limit - this.position;
+  }
+
+  /** Throws a {@link TruncatedError} unless `n` more bytes fit in the limit. */
+  ensure(n: number): void {
+    if (!(n <= this.remaining())) {
+      throw new TruncatedError(`needs ${n} bytes at byte ${this.position}, but at most ${this.remaining()} can follow`);
+    }
   }
 
   /** Exactly `n` bytes (a copy when they span chunks). @throws TruncatedError when the stream ends first. */
   async read(n: number): Promise<Buffer> {
+    this.ensure(n);
     if (this.pending.length - this.offset >= n) {
       const out = this.pending.subarray(this.offset, this.offset + n);
       this.offset += n;
@@ -26,6 +43,7 @@ export class ByteReader {
 
   /** Fills `target` completely. @throws TruncatedError when the stream ends first. */
   async readInto(target: Uint8Array): Promise<void> {
+    this.ensure(target.length);
     let filled = 0;
     while (filled < target.length) {
       if (this.offset >= this.pending.length && !(await this.pull())) {

@@ -21,6 +21,8 @@ export interface MatArray {
 const MI_MATRIX = 14;
 const MI_COMPRESSED = 15;
 const HEADER_BYTES = 128;
+/** zlib (deflate) expands at most about 1032:1. */
+const ZLIB_MAX_RATIO = 1032;
 
 type Ctor = { new (n: number): MatData };
 const CLASSES: Record<number, [string, Ctor]> = {
@@ -129,7 +131,8 @@ async function readElement(
     raw.pipe(inflate);
     stream = inflate;
   }
-  const reader = new ByteReader(stream);
+  // What the element can hold: its bytes, or zlib's largest expansion (1032×) of them.
+  const reader = new ByteReader(stream, compressed ? (end - start) * ZLIB_MAX_RATIO + 64 : end - start);
   try {
     return await readMatrix(reader, littleEndian, wanted, path);
   } catch (error) {
@@ -184,6 +187,7 @@ async function readMatrix(reader: ByteReader, le: boolean, wanted: (name: string
   if (real.nbytes !== numel * storage[0]) {
     throw new DatasetError(path, `variable ${name}: ${real.nbytes} data bytes, but dims [${dims.join(', ')}] need ${numel * storage[0]}`);
   }
+  if (!real.small) reader.ensure(real.nbytes);
   const bytes = real.small ? Uint8Array.from(real.small) : new Uint8Array(real.nbytes);
   if (!real.small) await reader.readInto(bytes);
   return { name, className: cls[0], dims, data: convert(bytes, real.type, cls[1], numel, le) };

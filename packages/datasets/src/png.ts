@@ -8,6 +8,11 @@ import { DatasetError, messageOf } from './errors.js';
  * @throws DatasetError when the data is not a PNG or not `size`×`size`.
  */
 export function decodePngRgb(source: string, data: Buffer, size = 32): Uint8Array {
+  // The IHDR's size first: a header claiming a huge image must not make the decoder allocate it.
+  if (data.length >= 24 && data.toString('latin1', 12, 16) === 'IHDR') {
+    const [width, height] = [data.readUInt32BE(16), data.readUInt32BE(20)];
+    if (width !== size || height !== size) throw new DatasetError(source, `PNG is ${width}×${height}, expected ${size}×${size}`);
+  }
   let png: { width: number; height: number; data: Buffer };
   try {
     png = PNG.sync.read(data);

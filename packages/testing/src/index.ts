@@ -24,3 +24,4 @@ export { makeDistillFixture, createLossFor, distillStep, type DistillFixture } f
 export { withStages, stagesContext, computeOnce } from './loss-context.js';
 export { expectSameForThreadCounts } from './threads.js';
 export { makePluginProject, REPOSITORY_ROOT, BUILT_CLI } from './plugin-project.js';
+export { fuzzReader, mutatedBytes, type FuzzReaderOptions } from './fuzz.js';

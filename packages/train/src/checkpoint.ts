@@ -77,17 +77,61 @@ export interface LoadedCheckpoint {
   dispose(): void;
 }
 
-/** Reads a checkpoint written by {@link saveCheckpoint}; throws naming the file if it is not one. */
+/** A file that is a safetensors file but not a readable rtkd checkpoint; names the file and the fault. */
+export class CheckpointError extends Error {
+  constructor(readonly path: string, fault: string) {
+    super(`${path}: ${fault}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+/**
+ * Reads a checkpoint written by {@link saveCheckpoint}. Throws a `SafetensorsError` (from
+ * @rtkd/core) for a damaged file and a {@link CheckpointError} naming the file and the field for
+ * one that is not an rtkd checkpoint or whose position is malformed.
+ */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await loadSafetensors(path);
   const text = metadata[METADATA_KEY];
-  if (text === undefined) throw new Error(`${path}: not an rtkd checkpoint (no '${METADATA_KEY}' metadata)`);
-  const parsed = JSON.parse(text) as TrainingPosition & { format?: string };
-  if (parsed.format !== FORMAT) throw new Error(`${path}: unsupported checkpoint format '${parsed.format}' (expected '${FORMAT}')`);
-  const { format: _format, ...position } = parsed;
+  if (text === undefined) throw new CheckpointError(path, `not an rtkd checkpoint (no '${METADATA_KEY}' metadata)`);
+  const position = parsePosition(text, path);
   const loaded = new Map<string, tf.Tensor>();
   for (const [name, entry] of tensors) loaded.set(name, entryToTensor(entry));
   return { position, tensors: loaded, dispose: () => { for (const t of loaded.values()) t.dispose(); } };
+}
+
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses and checks the position JSON of a checkpoint; a {@link CheckpointError} names the faulty field. */
+function parsePosition(text: string, path: string): TrainingPosition {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(path, `'${METADATA_KEY}' metadata is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(parsed)) throw new CheckpointError(path, `'${METADATA_KEY}' metadata is not a JSON object`);
+  if (parsed.format !== FORMAT) throw new CheckpointError(path, `unsupported checkpoint format '${String(parsed.format)}' (expected '${FORMAT}')`);
+  const checks: [keyof TrainingPosition, (v: unknown) => boolean, string][] = [
+    ['stage', isCount, 'an integer ≥ 0'],
+    ['stageName', (v) => typeof v === 'string', 'a string'],
+    ['epoch', isCount, 'an integer ≥ 0'],
+    ['step', isCount, 'an integer ≥ 0'],
+    ['globalStep', isCount, 'an integer ≥ 0'],
+    ['rng', (v) => Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32), 'four 32-bit unsigned integers'],
+    ['optimizerStarted', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a list of strings'],
+    ['totals', isObject, 'an object'],
+    ['rows', (v) => Array.isArray(v) && v.every(isObject), 'a list of objects'],
+    ['elapsedSeconds', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a number ≥ 0'],
+    ['configHash', (v) => typeof v === 'string', 'a string'],
+    ['lossStates', (v) => v === undefined || isObject(v), 'an object or absent'],
+  ];
+  for (const [key, valid, expected] of checks) {
+    if (!valid(parsed[key])) throw new CheckpointError(path, `position field '${key}' must be ${expected}, got ${JSON.stringify(parsed[key]) ?? 'nothing'}`);
+  }
+  const { format: _format, ...position } = parsed;
+  return position as unknown as TrainingPosition;
 }
 
 /** The tensors of `checkpoint` whose names start with `<prefix>.`, with the prefix removed. */

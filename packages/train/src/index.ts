@@ -12,7 +12,7 @@ export { evaluate, countHits, type Accuracy } from './evaluate.js';
 export { Sgd, type SgdOptions, type NamedParameter } from './sgd.js';
 export { scaledMilestones, multistepLearningRate, REFERENCE_EPOCHS, REFERENCE_MILESTONES, DEFAULT_LR_DECAY } from './schedule.js';
 export { buildStages, type Stage, type StageSetup, type ObjectiveTerm } from './stages.js';
-export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, isStatefulLoss, CHECKPOINT_FILE, type StatefulLoss, type TrainingPosition, type LoadedCheckpoint, type CheckpointModules } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, isStatefulLoss, CheckpointError, CHECKPOINT_FILE, type StatefulLoss, type TrainingPosition, type LoadedCheckpoint, type CheckpointModules } from './checkpoint.js';
 export { prepareRunDirectory } from './run-dir.js';
 export { NonFiniteLossError } from './errors.js';
 export { summarize, type RunSummary } from './summary.js';
