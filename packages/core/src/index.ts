@@ -25,5 +25,6 @@ export { writeFileAtomic } from './fs.js';
 export { initBackend, describeBackend, type BackendName, type BackendReport, type BackendOptions } from './backend/init-backend.js';
 export { registerTrainingKernels, type KernelBackendName } from './backend/register-kernels.js';
 export { fusedChannelMeanSquare } from './backend/fused-ops.js';
+export { FUSED_KERNEL_NAMES } from './backend/kernel-names.js';
 export { sharedRegistry, checkSharedTfjsCore } from './registry.js';
 export { silenceCpuBanner } from './backend/quiet-cpu.js';

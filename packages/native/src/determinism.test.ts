@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
+import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 import { registerNativeKernels } from './kernels.js';
 
 // A small conv net trained a few SGD-momentum steps from fixed seeds on the native kernels: the
@@ -40,7 +41,7 @@ function train(threads: number, steps: number): number[][] {
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  registerNativeKernels(tf, loadNativeAddon(), 'cpu');
+  registerNativeKernels(tf, loadNativeAddon(), 'cpu', FUSED_KERNEL_NAMES);
 });
 
 describe('training on the native kernels is deterministic', () => {

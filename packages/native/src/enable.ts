@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { loadNativeAddon } from './addon.js';
-import { registerNativeKernels, type TfCore } from './kernels.js';
+import { type FusedKernelNames, registerNativeKernels, type TfCore } from './kernels.js';
 
 /** The TF.js backend name {@link enableNativeBackend} registers by default: the cpu backend's class with the native kernels. */
 export const NATIVE_BACKEND_NAME = 'rtkd-native';
@@ -27,6 +27,8 @@ export interface NativeBackendOptions {
    * backend stays stock. `'cpu'` overrides the cpu backend's kernels in place instead.
    */
   backendName?: string;
+  /** The fused kernels' names (@rtkd/core's `FUSED_KERNEL_NAMES`); without them only the stock-named kernels are replaced. */
+  fusedKernelNames?: FusedKernelNames;
 }
 
 /**
@@ -58,5 +60,5 @@ export function enableNativeBackend(tf: TfCore, options: NativeBackendOptions = 
   const backendName = options.backendName ?? NATIVE_BACKEND_NAME;
   if (backendName !== 'cpu') registerCpuCopy(tf, backendName);
   addon.setThreads(threads);
-  return { backendName, kernels: registerNativeKernels(tf, addon, backendName), threads: addon.getThreads(), isa: addon.isa() };
+  return { backendName, kernels: registerNativeKernels(tf, addon, backendName, options.fusedKernelNames), threads: addon.getThreads(), isa: addon.isa() };
 }

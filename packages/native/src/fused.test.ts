@@ -4,7 +4,7 @@ import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from './enable.js';
-import { FUSED_KERNEL_NAMES } from './kernels.js';
+import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 
 // The fused kernels against float64 loops written here (an independent computation).
 
@@ -55,7 +55,7 @@ function worst(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 beforeAll(async () => {
-  enableNativeBackend(tf, { threads: 2 });
+  enableNativeBackend(tf, { threads: 2, fusedKernelNames: FUSED_KERNEL_NAMES });
   await tf.setBackend(NATIVE_BACKEND_NAME);
 });
 

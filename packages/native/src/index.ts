@@ -5,5 +5,5 @@
  * `@rtkd/core`'s `initBackend('auto')` picks them up when this package is installed and loads.
  */
 export { loadNativeAddon, NativeUnavailableError, type NativeAddon } from './addon.js';
-export { registerNativeKernels, NATIVE_KERNELS, FUSED_KERNEL_NAMES, type TfCore } from './kernels.js';
+export { registerNativeKernels, NATIVE_KERNELS, FUSED_KERNEL_ROLES, type FusedKernelNames, type TfCore } from './kernels.js';
 export { enableNativeBackend, NATIVE_BACKEND_NAME, type NativeBackendInfo, type NativeBackendOptions } from './enable.js';

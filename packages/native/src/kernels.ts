@@ -269,27 +269,18 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   });
 };
 
-/** Names of the fused kernels @rtkd/native adds (no stock equivalent); @rtkd/core registers their gradients under the same names. */
-export const FUSED_KERNEL_NAMES = {
-  /** inputs {x, gamma, beta}, attrs {epsilon, relu?}; outputs [y, mean, variance (biased), invstd], statistics over every axis but the last; y = max(y, 0) when relu. */
-  batchNormTrain: 'RtkdBatchNormTrain',
-  /** inputs {dy, x, gamma, mean, invstd, y?}; outputs [dx, dgamma, dbeta]; with y (the fused-ReLU output) dy is first multiplied by step(y). */
-  batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
-  /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis (then max(·, 0) when relu). */
-  channelAffine: 'RtkdChannelAffine',
-  /**
-   * inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf']: one
-   * PyTorch SGD-momentum step (dampening 0), d = g + w·wd, buf' = d (first step or momentum 0)
-   * or buf·momentum + d, w' = w − buf'·lr, each operation rounded to float32 like separate kernels.
-   */
-  sgdMomentum: 'RtkdSgdMomentum',
-  /** inputs {dy, x}; output dy·step(x). */
-  reluGrad: 'RtkdReluGrad',
-  /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention), bit-identical to Square then Mean. */
-  channelMeanSquare: 'RtkdChannelMeanSquare',
-} as const;
+/** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare'] as const;
 
-type FusedFactory = (addon: NativeAddon) => tfc.KernelFunc;
+/**
+ * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
+ * (`FUSED_KERNEL_NAMES`, which documents each kernel's inputs, attributes and outputs), and passed
+ * in by whoever enables the kernels (`initBackend('native')` does), as backends import tfjs-core's
+ * kernel_names.
+ */
+export type FusedKernelNames = Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], string>>;
+
+type FusedFactory = (addon: NativeAddon, k: string) => tfc.KernelFunc;
 
 function need(backend: object, t: tfc.TensorInfo | undefined, kernel: string, name: string): Float32Array {
   const v = f32(backend, t);
@@ -305,8 +296,7 @@ function channelsOf(kernel: string, x: tfc.TensorInfo, ...perChannel: [string, t
   return c;
 }
 
-const batchNormTrain: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.batchNormTrain;
+const batchNormTrain: FusedFactory = (addon, k) => (args) => {
   const { x, gamma, beta } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['beta', beta]);
@@ -320,8 +310,7 @@ const batchNormTrain: FusedFactory = (addon) => (args) => {
   return [output(b, [...x!.shape], y), output(b, [c], mean), output(b, [c], variance), output(b, [c], invstd)];
 };
 
-const batchNormTrainGrad: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.batchNormTrainGrad;
+const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
   const { dy, x, gamma, mean, invstd, y } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd]);
@@ -336,8 +325,7 @@ const batchNormTrainGrad: FusedFactory = (addon) => (args) => {
   return [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
 };
 
-const channelAffine: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.channelAffine;
+const channelAffine: FusedFactory = (addon, k) => (args) => {
   const { x, scale, shift } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['scale', scale], ['shift', shift]);
@@ -347,8 +335,7 @@ const channelAffine: FusedFactory = (addon) => (args) => {
   return output(b, [...x!.shape], y);
 };
 
-const sgdMomentum: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.sgdMomentum;
+const sgdMomentum: FusedFactory = (addon, k) => (args) => {
   const { w, g, buf } = args.inputs;
   const b = args.backend;
   const wv = need(b, w, k, 'w');
@@ -365,8 +352,7 @@ const sgdMomentum: FusedFactory = (addon) => (args) => {
   return [output(b, [...w!.shape], wOut), output(b, [...w!.shape], bOut)];
 };
 
-const reluGrad: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.reluGrad;
+const reluGrad: FusedFactory = (addon, k) => (args) => {
   const { dy, x } = args.inputs;
   const b = args.backend;
   const xv = need(b, x, k, 'x');
@@ -377,8 +363,7 @@ const reluGrad: FusedFactory = (addon) => (args) => {
   return output(b, [...x!.shape], out);
 };
 
-const channelMeanSquare: FusedFactory = (addon) => (args) => {
-  const k = FUSED_KERNEL_NAMES.channelMeanSquare;
+const channelMeanSquare: FusedFactory = (addon, k) => (args) => {
   const { x } = args.inputs;
   const b = args.backend;
   const xv = need(b, x, k, 'x');
@@ -391,13 +376,13 @@ const channelMeanSquare: FusedFactory = (addon) => (args) => {
   return output(b, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1), out);
 };
 
-const FUSED_KERNELS: Readonly<Record<string, FusedFactory>> = {
-  [FUSED_KERNEL_NAMES.batchNormTrain]: batchNormTrain,
-  [FUSED_KERNEL_NAMES.batchNormTrainGrad]: batchNormTrainGrad,
-  [FUSED_KERNEL_NAMES.channelAffine]: channelAffine,
-  [FUSED_KERNEL_NAMES.reluGrad]: reluGrad,
-  [FUSED_KERNEL_NAMES.sgdMomentum]: sgdMomentum,
-  [FUSED_KERNEL_NAMES.channelMeanSquare]: channelMeanSquare,
+const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedFactory>> = {
+  batchNormTrain,
+  batchNormTrainGrad,
+  channelAffine,
+  reluGrad,
+  sgdMomentum,
+  channelMeanSquare,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */
@@ -419,9 +404,10 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
 /**
  * Registers the native kernels on `backendName` (default the tfjs cpu backend, whose package must
  * be loaded first so the stock kernels are known; they stay as the fallback for cases the native
- * ones do not cover). Idempotent. Returns the kernel names now native.
+ * ones do not cover), and the fused ones under `fusedNames` (@rtkd/core's `FUSED_KERNEL_NAMES`;
+ * without it only the stock-named kernels). Idempotent. Returns the kernel names now native.
  */
-export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendName = 'cpu'): string[] {
+export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendName = 'cpu', fusedNames?: FusedKernelNames): string[] {
   const names: string[] = [];
   for (const [name, make] of Object.entries(NATIVE_KERNELS)) {
     const current = tf.getKernel(name, backendName);
@@ -437,11 +423,13 @@ export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendNam
     tf.registerKernel({ ...current, kernelFunc });
     names.push(name);
   }
-  for (const [name, make] of Object.entries(FUSED_KERNELS)) {
+  for (const role of fusedNames ? FUSED_KERNEL_ROLES : []) {
+    const name = fusedNames![role];
+    const make = FUSED_KERNELS[role];
     const current = tf.getKernel(name, backendName);
     if (!(current && (current.kernelFunc as unknown as Record<symbol, unknown>)[NATIVE] === true)) {
       if (current) tf.unregisterKernel(name, backendName);
-      const kernelFunc = mark(make(addon));
+      const kernelFunc = mark(make(addon, name));
       (kernelFunc as unknown as Record<symbol, boolean>)[NATIVE] = true;
       tf.registerKernel({ kernelName: name, backendName, kernelFunc });
     }

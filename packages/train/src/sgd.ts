@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 
 /**
  * A kernel some backends provide (@rtkd/native) doing a whole {@link Sgd} update of one parameter
  * in one pass: inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}, outputs [w', buf'],
  * each operation rounded to float32 as the separate ops below round it (the same bits).
  */
-const FUSED_SGD_KERNEL = 'RtkdSgdMomentum';
+const FUSED_SGD_KERNEL = FUSED_KERNEL_NAMES.sgdMomentum;
 
 /** Hyper-parameters of {@link Sgd}. */
 export interface SgdOptions {

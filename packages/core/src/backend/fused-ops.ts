@@ -1,24 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_KERNEL_NAMES } from './kernel-names.js';
 
-/**
- * Fused kernels a backend may provide (today: @rtkd/native, under the same names), and their
- * gradients. The ops below return `undefined` when the active backend lacks the kernel, and the
- * caller then runs the composite ops.
- */
-export const FUSED_KERNELS = {
-  /** inputs {x, gamma, beta}, attrs {epsilon, relu?}; outputs [y, mean, variance (biased), invstd] over every axis but the last; y = max(y, 0) when relu. */
-  batchNormTrain: 'RtkdBatchNormTrain',
-  /** inputs {dy, x, gamma, mean, invstd, y?}; outputs [dx, dgamma, dbeta]; with y (a fused-ReLU output) dy is first multiplied by step(y). */
-  batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
-  /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis, then max(·, 0) when relu. */
-  channelAffine: 'RtkdChannelAffine',
-  /** inputs {dy, x}; output dy·step(x). */
-  reluGrad: 'RtkdReluGrad',
-  /** inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf'] of one PyTorch SGD-momentum step (see @rtkd/train's Sgd). */
-  sgdMomentum: 'RtkdSgdMomentum',
-  /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention). */
-  channelMeanSquare: 'RtkdChannelMeanSquare',
-} as const;
+/** The fused kernels' names, declared once in ./kernel-names.ts (also under the older name FUSED_KERNELS). */
+export const FUSED_KERNELS = FUSED_KERNEL_NAMES;
 
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useFusedReluGradient } from './fused-ops.js';
+import { FUSED_KERNEL_NAMES } from './kernel-names.js';
 import { registerTrainingKernels } from './register-kernels.js';
 
 /** The npm package holding the native kernels (optional: `auto` skips it when absent). */
@@ -7,7 +8,7 @@ export const NATIVE_PACKAGE = '@rtkd/native';
 
 /** The part of `@rtkd/native` used here (declared locally: core does not need the package to build). */
 interface NativePackage {
-  enableNativeBackend(tfCore: typeof tf, options: { threads?: number }): { kernels: string[]; threads: number; backendName?: string; isa?: string };
+  enableNativeBackend(tfCore: typeof tf, options: { threads?: number; fusedKernelNames?: typeof FUSED_KERNEL_NAMES }): { kernels: string[]; threads: number; backendName?: string; isa?: string };
 }
 
 /** What the `native` backend got. */
@@ -40,7 +41,7 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
   const ours = registerTrainingKernels('cpu');
   // A backend of its own ('rtkd-native': the cpu backend's class and kernels, native ones over
   // them), so a later initBackend('cpu') runs the stock cpu kernels. Older versions used 'cpu'.
-  const info = native.enableNativeBackend(tf, { threads });
+  const info = native.enableNativeBackend(tf, { threads, fusedKernelNames: FUSED_KERNEL_NAMES });
   const tfName = info.backendName ?? 'cpu';
   useFusedReluGradient(); // Relu's gradient in one kernel where the backend has it
   const ok = await tf.setBackend(tfName);

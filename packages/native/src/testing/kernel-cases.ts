@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
+import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 import { registerNativeKernels } from '../kernels.js';
 
 // Reference: the stock tfjs cpu kernels (independent code), run before the native ones replace them.
@@ -88,7 +89,7 @@ export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'gener
   beforeAll(async () => {
     await tf.setBackend('cpu');
     for (const c of CASES) reference.set(c.name, tf.tidy(() => values(c.run()).map((v) => v.slice())));
-    registerNativeKernels(tf, loadNativeAddon(), 'cpu');
+    registerNativeKernels(tf, loadNativeAddon(), 'cpu', FUSED_KERNEL_NAMES);
   });
 
   describe(`native kernels (${label}) match the stock cpu kernels`, () => {
