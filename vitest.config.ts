@@ -49,8 +49,9 @@ export default defineConfig({
         test: {
           name: 'fast-path',
           include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts'],
-          // It checks that initBackend keeps the stock cpu backend stock, which this project patches.
-          exclude: ['packages/core/src/backend/native-backend.test.ts'],
+          // native-backend.test.ts checks that initBackend keeps the stock cpu backend stock, which this
+          // project patches; the README commands (docs, not kernels) and the fuzz tests run once.
+          exclude: ['packages/core/src/backend/native-backend.test.ts', 'packages/cli/src/readme-commands.test.ts', '**/*.fuzz.test.ts'],
           setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`, `${packagesDir}native/src/testing/fast-path-setup.ts`],
         },
       }]),
