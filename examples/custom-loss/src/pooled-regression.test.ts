@@ -11,8 +11,8 @@ import { POOLED_REGRESSION } from '../pooled-regression.mjs';
 const dir = mkdtempSync(join(tmpdir(), 'rtkd-custom-loss-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const tiny = { data: { name: 'digits', subset: 32, testSubset: 16 }, epochs: 1, batchSize: 16, backend: 'cpu' as const, quiet: true };
-const tinyFlags = ['--data', 'digits', '--subset', '32', '--test-subset', '16', '--epochs', '1', '--batch-size', '16', '--backend', 'cpu', '--quiet'];
+const tiny = { data: { name: 'digits', subset: 32, testSubset: 16 }, epochs: 1, batchSize: 16, backend: 'auto' as const, quiet: true };
+const tinyFlags = ['--data', 'digits', '--subset', '32', '--test-subset', '16', '--epochs', '1', '--batch-size', '16', '--backend', 'auto', '--quiet'];
 
 describe('custom loss example', () => {
   it('is registered next to the built-ins', () => {

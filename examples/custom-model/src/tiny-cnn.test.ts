@@ -39,7 +39,7 @@ describe('custom model example', () => {
 
   it('is distilled into through runTraining on digits with AT and KD', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rtkd-custom-model-'));
-    const tiny = { data: { name: 'digits', subset: 32, testSubset: 16 }, epochs: 1, batchSize: 16, backend: 'cpu' as const, quiet: true };
+    const tiny = { data: { name: 'digits', subset: 32, testSubset: 16 }, epochs: 1, batchSize: 16, backend: 'auto' as const, quiet: true };
     await runTraining({ model: 'resnet8', ...tiny, out: join(dir, 'teacher') });
     const summary = await runTraining({ model: TINY_CNN, ...tiny, teacher: { model: 'resnet8', weights: join(dir, 'teacher/student.safetensors') }, losses: ['at', 'kd'], out: join(dir, 'student') });
     expect(summary.epochs).toBe(1);
