@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { getLoss, listLosses } from '@rtkd/losses';
 import { createLossFor, distillStep, makeDistillFixture } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';

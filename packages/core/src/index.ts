@@ -1,3 +1,8 @@
+/**
+ * @rtkd/core: Module with named parameters, nn layers, seeded RNG, in-memory safetensors and the
+ * training kernels. Browser-safe: imports nothing from `node:`. Backend choice and file I/O are in
+ * `@rtkd/core/node`.
+ */
 import './gradients.js';
 
 export { Rng, type RngState } from './rng.js';
@@ -7,8 +12,6 @@ export { Conv2d, Linear, BatchNorm, type Conv2dOptions, type BatchNormOptions, t
 export {
   readSafetensors,
   writeSafetensors,
-  loadSafetensors,
-  saveSafetensors,
   tensorToEntry,
   entryToTensor,
   dtypeSize,
@@ -19,7 +22,6 @@ export {
   type SafetensorsArrays,
   type SafetensorsContent,
 } from './safetensors.js';
-export { writeFileAtomic } from './fs.js';
-export { initBackend, describeBackend, type BackendName, type BackendReport, type BackendOptions } from './backend/init-backend.js';
+export type { BackendName, BackendReport, BackendOptions } from './backend/init-backend.js';
 export { registerTrainingKernels, type KernelBackendName } from './backend/register-kernels.js';
 export { fusedChannelMeanSquare } from './backend/fused-ops.js';
