@@ -50,7 +50,7 @@ export async function openStudent(path: string, options: { model?: string; numCl
     const configPath = join(path, 'config.json');
     if (!existsSync(configPath)) throw new ExportInputError(`${path}: not a run directory (no config.json)`);
     config = JSON.parse(await readFile(configPath, 'utf8')) as typeof config;
-    if (!existsSync(weights)) throw new ExportInputError(`${path}: the run has no ${STUDENT_FILE} (it saves one after its first epoch); nothing to export`);
+    if (!existsSync(weights)) throw new ExportInputError(`${path}: the run has no ${STUDENT_FILE} (a run writes it when it finishes); nothing to export`);
   }
   const bytes = new Uint8Array(await readFile(weights));
   const { metadata } = readSafetensors(bytes, weights);

@@ -181,7 +181,8 @@ function packWeights(weights: LayersWriter['weights'], bytes: QuantizationBytes,
   const specs: WeightSpec[] = [];
   const parts: Uint8Array[] = [];
   for (const { spec, values } of weights) {
-    const stored = storeWeight(values, bytes);
+    // Biases and BatchNorm vectors stay float32: a few hundred bytes, and a shifted bias moves every output of its channel.
+    const stored = storeWeight(values, spec.shape.length > 1 ? bytes : 4);
     specs.push(stored.quantization ? { ...spec, quantization: stored.quantization } : spec);
     parts.push(stored.bytes);
   }
