@@ -219,7 +219,7 @@ class TinyNet extends Network {
   }
   protected run(x: tf.Tensor4D): NetworkOutput {
     const pool = tf.mean(x, [1, 2]) as tf.Tensor2D;
-    return { logits: tf.tile(pool, [1, 4]).slice([0, 0], [-1, 10]) as tf.Tensor2D, features: { stem: x, stages: [], preactStages: [], blocks: [], pool } };
+    return { logits: tf.slice(tf.tile(pool, [1, 4]), [0, 0], [-1, 10]) as tf.Tensor2D, features: { stem: x, stages: [], preactStages: [], blocks: [], pool } };
   }
 }
 
