@@ -84,6 +84,15 @@ async function classify(loaded: Loaded, source: CanvasImageSource, fit?: ReturnT
   return { top: topK(values, loaded.classes), ms, thumbnail: canvas.toDataURL() };
 }
 
+/** An element with a class and text or children (labels and file names are never parsed as HTML). */
+function element(tag: string, className: string, content: string | HTMLElement[] = []): HTMLElement {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (typeof content === 'string') node.textContent = content;
+  else node.append(...content);
+  return node;
+}
+
 function show(name: string, result: Awaited<ReturnType<typeof classify>>): void {
   const item = document.createElement('li');
   item.dataset.name = name;
@@ -92,10 +101,14 @@ function show(name: string, result: Awaited<ReturnType<typeof classify>>): void 
   const image = document.createElement('img');
   image.src = result.thumbnail;
   image.alt = name;
-  const rows = result.top.map((r) => `<div class="row"><span>${r.label}</span><div class="bar" style="width:${(100 * r.probability).toFixed(1)}%"></div><span>${(100 * r.probability).toFixed(1)}%</span></div>`);
-  const box = document.createElement('div');
-  box.className = 'top5';
-  box.innerHTML = `${rows.join('')}<div class="time">${name} · ${result.ms.toFixed(1)} ms</div>`;
+  const box = element('div', 'top5');
+  for (const r of result.top) {
+    const percent = `${(100 * r.probability).toFixed(1)}%`;
+    const bar = element('div', 'bar');
+    bar.style.width = percent;
+    box.append(element('div', 'row', [element('span', '', r.label), bar, element('span', '', percent)]));
+  }
+  box.append(element('div', 'time', `${name} · ${result.ms.toFixed(1)} ms`));
   item.append(image, box);
   results.append(item);
 }

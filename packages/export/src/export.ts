@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Network } from '@rtkd/models';
 import { buildInferenceGraph, type InferenceGraph } from './graph.js';
 import { toOnnx } from './onnx.js';
-import { type QuantizationBytes } from './quantize.js';
+import type { QuantizationBytes } from './quantize.js';
 import { ExportInputError } from './student.js';
 import { toTfjsArtifacts } from './tfjs.js';
 import { compareOnTestSet, type TestSet, type TopOneComparison } from './verify.js';
