@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { loadDataset, batches, batchCount } from '@rtkd/datasets';
 
 // One core: the plain-JS cpu backend (uploads are all the pipeline asks of it).

@@ -105,7 +105,7 @@ function printTable(rows) {
 
 async function loadPackages() {
   try {
-    const core = await import('@rtkd/core');
+    const core = { ...(await import('@rtkd/core')), ...(await import('@rtkd/core/node')) };
     const models = await import('@rtkd/models');
     // The very tfjs-core instance @rtkd/core uses (the repo root does not depend on it itself).
     const tf = createRequire(createRequire(import.meta.url).resolve('@rtkd/core'))('@tensorflow/tfjs-core');

@@ -140,7 +140,8 @@ function printTable(rows, python) {
 
 async function loadPackages() {
   try {
-    const [core, models, losses, train] = await Promise.all(['@rtkd/core', '@rtkd/models', '@rtkd/losses', '@rtkd/train'].map((p) => import(p)));
+    const [coreMain, coreNode, models, losses, train] = await Promise.all(['@rtkd/core', '@rtkd/core/node', '@rtkd/models', '@rtkd/losses', '@rtkd/train'].map((p) => import(p)));
+    const core = { ...coreMain, ...coreNode };
     await import('@rtkd/rtk'); // registers afd-rtk
     const tf = createRequire(createRequire(import.meta.url).resolve('@rtkd/core'))('@tensorflow/tfjs-core');
     return { core, models, losses, train, tf };

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { createModel, disposeOutput, listModels, tapShapes } from '@rtkd/models';
 import { runTraining } from '@rtkd/train';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -3,6 +3,7 @@ import '@rtkd/rtk';
 import type { Command, CommandIo } from './command.js';
 import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { lossesCommand } from './commands/losses.js';
 import { modelsCommand } from './commands/models.js';
 import { quickstartCommand } from './commands/quickstart.js';
@@ -11,7 +12,7 @@ import { optionHelp, parseOptions, UsageError } from './options.js';
 import { importModules } from '@rtkd/train';
 
 /** Every sub-command of `rtkd`, in help order. */
-export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand];
+export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, exportCommand, dataCommand, modelsCommand, lossesCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

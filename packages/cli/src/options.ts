@@ -49,6 +49,9 @@ export const OPTION_SPECS = {
   force: { kind: 'boolean', help: 'overwrite a run directory that holds another run' },
   quiet: { kind: 'boolean', help: 'no progress bars' },
   url: { kind: 'string', help: 'download from this URL instead of the official one' },
+  format: { kind: 'string', help: 'export format', choices: ['tfjs', 'onnx'] },
+  quantize: { kind: 'integer', help: 'tfjs export: store weights in 8 or 16 bits', min: 8 },
+  taps: { kind: 'boolean', help: 'export the feature taps as extra outputs' },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -6,11 +6,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { goldenPaths } from '@rtkd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSafetensors, saveSafetensors } from './node/safetensors-files.js';
 import {
   entryToTensor,
-  loadSafetensors,
   readSafetensors,
-  saveSafetensors,
   SafetensorsError,
   type SafetensorsEntry,
   tensorToEntry,

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from './fs.js';
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
@@ -250,21 +248,6 @@ function checkWritable(name: string, entry: SafetensorsEntry): void {
   if (entry.data.length !== elementCount(entry.shape)) {
     throw new Error(`writeSafetensors: tensor '${name}' has ${entry.data.length} elements, but shape [${entry.shape.join(',')}] needs ${elementCount(entry.shape)}`);
   }
-}
-
-/** Reads and parses a safetensors file (errors name `path`). */
-export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
-  const bytes = await readFile(path);
-  return readSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-}
-
-/** Writes tensors and metadata to `path` as safetensors, atomically (see {@link writeFileAtomic}). */
-export async function saveSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, SafetensorsEntry> | Readonly<Record<string, SafetensorsEntry>>,
-  metadata: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  await writeFileAtomic(path, writeSafetensors(tensors, metadata));
 }
 
 /** A copy of a tensor's values as a safetensors entry: float32 → F32, int32 → I32, bool → BOOL. */

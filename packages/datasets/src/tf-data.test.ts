@@ -1,6 +1,6 @@
 import * as tfData from '@tensorflow/tfjs-data';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batches } from './batches.js';
 import { type TfDataElement, toTfDataset } from './tf-data.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { createLossFor, distillStep, makeDistillFixture } from '@rtkd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLoss, listLosses, registerLoss } from './index.js';

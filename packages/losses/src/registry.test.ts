@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Module, Rng, sharedRegistry } from '@rtkd/core';
+import { Module, Rng, sharedRegistry } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { createLossFor, distillStep, makeDistillFixture } from '@rtkd/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLoss, getLoss, hasLoss, lossCount, registerLoss, unregisterLoss } from './index.js';

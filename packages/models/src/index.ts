@@ -1,4 +1,6 @@
 /**
+ * Browser-safe (imports nothing from `node:`); weight files are in `@rtkd/models/node`.
+ *
  * @rtkd/models: the CIFAR ResNets and Wide ResNets of the knowledge-distillation literature
  * (RepDistiller, AFD) for TensorFlow.js, NHWC, with named feature taps and PyTorch weight import.
  */
@@ -44,7 +46,6 @@ export {
 } from './taps.js';
 export {
   loadWeights,
-  saveWeights,
   serializeWeights,
   fromPytorchLayout,
   detectLayout,

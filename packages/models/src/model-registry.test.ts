@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Linear, Rng } from '@rtkd/core';
+import { Linear, Rng } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertModelName, createModel, hasModel, listModels, Network, type NetworkOutput, registerModel, unregisterModel } from './index.js';
 

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadSafetensors } from '@rtkd/core';
+import { loadSafetensors } from '@rtkd/core/node';
 import { expectArrayClose, type GoldenArray, goldenPaths, TOLERANCE } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countModelParameters, createModel, disposeOutput, loadWeights, modelSpec } from './index.js';
+import { countModelParameters, createModel, disposeOutput, modelSpec } from './index.js';
+import { loadWeights } from './node/index.js';
 
 interface NetworkCase {
   model: string;

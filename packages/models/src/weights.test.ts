@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, type SafetensorsEntry, StateDictError, tensorToEntry, writeSafetensors } from '@rtkd/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from './registry.js';
-import { fromPytorchLayout, loadWeights, saveWeights, serializeWeights, toPytorchLayout } from './weights.js';
+import { loadWeights, saveWeights } from './node/weight-files.js';
+import { fromPytorchLayout, serializeWeights, toPytorchLayout } from './weights.js';
 import type { Network } from './network.js';
 import { disposeOutput } from './taps.js';
 

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   entryToTensor,
@@ -7,11 +6,13 @@ import {
   type SafetensorsEntry,
   type StateDictMismatch,
   serializeStateDict,
-  writeFileAtomic,
 } from '@rtkd/core';
 
-/** Where weights come from: a safetensors file path, safetensors bytes, or named tensors. */
-export type WeightSource = string | Uint8Array | ReadonlyMap<string, tf.Tensor>;
+/**
+ * Where weights come from: safetensors bytes or named tensors (and, with `@rtkd/models/node`'s
+ * `loadWeights`, a safetensors file path).
+ */
+export type WeightSource = Uint8Array | ReadonlyMap<string, tf.Tensor>;
 
 /** How weight tensors are laid out; `'auto'` tells them apart by the network's own shapes. */
 export type WeightLayout = 'tf' | 'pytorch' | 'auto';
@@ -28,6 +29,8 @@ export interface LoadWeightsOptions {
    * conversion, else TF.
    */
   layout?: WeightLayout;
+  /** What error messages call the source, e.g. its file name. Default `<safetensors bytes>` or `<tensor map>`. */
+  label?: string;
 }
 
 /** The layout description written into the metadata of saved weights. */
@@ -60,11 +63,11 @@ export function toPytorchLayout(tensor: tf.Tensor): tf.Tensor {
  *
  * @example
  * const net = createModel('resnet20', { numClasses: 10 });
- * await loadWeights(net, 'resnet20.safetensors');
+ * await loadWeights(net, new Uint8Array(await (await fetch('resnet20.safetensors')).arrayBuffer()));
  */
 export async function loadWeights(network: Module, source: WeightSource, options: LoadWeightsOptions = {}): Promise<StateDictMismatch> {
-  const label = typeof source === 'string' ? source : source instanceof Uint8Array ? '<safetensors bytes>' : '<tensor map>';
-  const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+  const label = options.label ?? (source instanceof Uint8Array ? '<safetensors bytes>' : '<tensor map>');
+  const bytes = source;
   const owned: tf.Tensor[] = [];
   try {
     let tensors: ReadonlyMap<string, tf.Tensor>;
@@ -132,12 +135,4 @@ function weightsMetadata(network: Module, metadata: Record<string, string>): Rec
 /** The network's weights (state-dict order, PyTorch names, TF layout) as safetensors bytes. */
 export function serializeWeights(network: Module, metadata: Record<string, string> = {}): Uint8Array {
   return serializeStateDict(network, weightsMetadata(network, metadata));
-}
-
-/**
- * Saves the network's parameters and BatchNorm running statistics to `path` (safetensors,
- * PyTorch names, TF layout; written atomically). Metadata records the model name and class count.
- */
-export async function saveWeights(network: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, serializeWeights(network, metadata));
 }

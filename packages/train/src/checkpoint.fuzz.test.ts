@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, Module, SafetensorsError } from '@rtkd/core';
+import { Module, SafetensorsError } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { fuzzReader } from '@rtkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

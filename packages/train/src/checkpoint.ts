@@ -1,4 +1,5 @@
-import { entryToTensor, loadSafetensors, type Module, type SafetensorsEntry, saveSafetensors, tensorToEntry } from '@rtkd/core';
+import { entryToTensor, type Module, type SafetensorsEntry, tensorToEntry } from '@rtkd/core';
+import { loadSafetensors, saveSafetensors } from '@rtkd/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { EpochTotals, MetricsRow } from './metrics.js';
 import type { Sgd } from './sgd.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@rtkd/core';
+import { writeFileAtomic } from '@rtkd/core/node';
 import { RUN_FILES } from './train.js';
 
 /** Run files present in `dir` (config, metrics, checkpoint, weights, summary). */

@@ -1,7 +1,9 @@
-import { initBackend, Rng } from '@rtkd/core';
+import { Rng } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { batchCount, batches, type ImageDataset, loadDataset, subset } from '@rtkd/datasets';
 import { createLoss, type DistillationLoss } from '@rtkd/losses';
-import { createModel, loadWeights, type Network, saveWeights, tapShapes } from '@rtkd/models';
+import { createModel, type Network, tapShapes } from '@rtkd/models';
+import { loadWeights, saveWeights } from '@rtkd/models/node';
 import { configHash, type ResolvedConfig, resolveConfig, type TrainConfig } from './config.js';
 import { progressReporter } from './progress.js';
 import { type Reporter, silentReporter } from './reporter.js';

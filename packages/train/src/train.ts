@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Module, type Rng, saveStateDict, writeFileAtomic } from '@rtkd/core';
+import type { Module, Rng } from '@rtkd/core';
+import { saveStateDict, writeFileAtomic } from '@rtkd/core/node';
 import type { LossContext } from '@rtkd/losses';
 import * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FILE, isStatefulLoss, type LoadedCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, section, type TrainingPosition } from './checkpoint.js';

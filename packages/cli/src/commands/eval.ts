@@ -1,8 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, readSafetensors } from '@rtkd/core';
+import { readSafetensors } from '@rtkd/core';
+import { initBackend } from '@rtkd/core/node';
 import { loadDataset, subset } from '@rtkd/datasets';
-import { createModel, loadWeights } from '@rtkd/models';
+import { createModel } from '@rtkd/models';
+import { loadWeights } from '@rtkd/models/node';
 import { datasetSource, evaluate } from '@rtkd/train';
 import type { Command } from '../command.js';
 import { type OptionValues, UsageError } from '../options.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { initBackend } from '@rtkd/core';
-import { createModel, saveWeights } from '@rtkd/models';
+import { initBackend } from '@rtkd/core/node';
+import { createModel } from '@rtkd/models';
+import { saveWeights } from '@rtkd/models/node';
 
 /** Saves a randomly initialised resnet8 (10 classes, seed 99) as a stand-in teacher; returns its path. */
 export async function makeTeacherFile(dir: string): Promise<string> {
