@@ -3,12 +3,13 @@ import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/eval.js';
 import { lossesCommand } from './commands/losses.js';
 import { modelsCommand } from './commands/models.js';
+import { plotCommand } from './commands/plot.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { distillCommand, trainCommand } from './commands/train.js';
 import { optionHelp, parseOptions, UsageError } from './options.js';
 
 /** Every sub-command of `rtkd`, in help order. */
-export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand];
+export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand, plotCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -42,11 +42,14 @@ export const OPTION_SPECS = {
   'checkpoint-every': { kind: 'integer', help: 'also checkpoint every N steps (0: epoch ends only)', min: 0 },
   backend: { kind: 'string', help: 'compute backend', choices: ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] },
   seed: { kind: 'integer', help: 'random seed (init, data order, augmentation)' },
-  out: { kind: 'string', help: 'run directory' },
+  out: { kind: 'string', help: 'output directory: the run directory (train, distill), the figures folder (plot)' },
   resume: { kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
   force: { kind: 'boolean', help: 'overwrite a run directory that holds another run' },
   quiet: { kind: 'boolean', help: 'no progress bars' },
   url: { kind: 'string', help: 'download from this URL instead of the official one' },
+  figure: { kind: 'string-list', help: 'a figure to make (accuracy, losses, attention, attention-strip, kept, softpool, table); repeatable; default: every figure the inputs allow' },
+  epoch: { kind: 'integer', help: 'epoch of the attention and kept-fraction heatmaps (default: the last recorded)', min: 1 },
+  images: { kind: 'integer', help: 'number of test images in the SoftPool figure', min: 1 },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 
