@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attentionHeatmapSpec, attentionStripSpec, spreadEpochs } from './attention.js';
+import { attentionHeatmapSpec, attentionStripSpec, attentionTermsSpec, spreadEpochs } from './attention.js';
 import { renderPng } from './render.js';
 import { readRuns } from './run-data.js';
 import { countColour, decodePng, inkFraction, STUDENT_TAPS, TEACHER_TAPS, writeFixtureRun } from './test-support/fixtures.js';
@@ -74,6 +74,20 @@ describe('attention heatmaps', () => {
     expect(pixels.height).toBeGreaterThan(2 * 6 * 32);
     expect(countColour(pixels, HIGH)).toBeGreaterThan(0.5 * 32 * 32);
     expect(countColour(pixels, LOW)).toBeGreaterThan(4 * 6 * 0.5 * 32 * 32);
+  });
+
+  it('draws the row entropy per epoch and the per-teacher terms, teacher taps × epochs', async () => {
+    const spec = attentionTermsSpec(readRuns([afd, rtk])) as unknown as { hconcat: [{ data: { values: { panel: string; entropy: number }[] } }, { data: { values: { teacher: string; epoch: number; value: number }[] } }] };
+    expect(spec.hconcat[0].data.values.filter((v) => v.panel === 'afd')).toHaveLength(8);
+    // Fixture: L_t = 0.01·(t + 1)·(1 − 0.05·epoch); block5 at epoch 1 is the largest, 0.057.
+    const terms = spec.hconcat[1].data.values;
+    expect(terms).toHaveLength(2 * 8 * TEACHER_TAPS.length);
+    expect(Math.max(...terms.map((t) => t.value))).toBeCloseTo(0.057, 12);
+    const pixels = decodePng(await renderPng(spec as never));
+    expect(countColour(pixels, '#4c78a8')).toBeGreaterThan(1000);
+    expect(countColour(pixels, '#f58518')).toBeGreaterThan(1000);
+    // The largest term (block5, epoch 1) fills a cell of the top colour in both panels.
+    expect(countColour(pixels, HIGH)).toBeGreaterThan(2 * 0.5 * 40 * 40);
   });
 
   it('spreads epochs evenly, keeping the first and the last', () => {

@@ -1,3 +1,4 @@
+import { labelSays } from './curves.js';
 import { PlotInputError } from './errors.js';
 import type { ChartSpec } from './render.js';
 import { type AttentionRecord, RUN_DATA_FILES, type RunData } from './run-data.js';
@@ -50,7 +51,7 @@ export function attentionSeries(runs: readonly RunData[]): AttentionSeries[] {
     const losses = [...new Set(run.attention.map((r) => r.loss))];
     for (const loss of losses) {
       const records = run.attention.filter((r) => r.loss === loss).sort((a, b) => a.epoch - b.epoch);
-      series.push({ panel: losses.length > 1 || !run.label.includes(loss) ? `${run.label} · ${loss}` : run.label, run, loss, records });
+      series.push({ panel: losses.length > 1 || !labelSays(run.label, loss) ? `${run.label} · ${loss}` : run.label, run, loss, records });
     }
   }
   checkSameTaps(series);
@@ -206,5 +207,51 @@ export function attentionStripSpec(runs: readonly RunData[], options: StripOptio
       column: { field: 'epoch', type: 'ordinal', title: 'epoch', sort: epochs, header: { labelFontWeight: 'bold' } },
     },
     spec: { width: cell * s, height: cell * t, mark: 'rect', encoding },
+  } as ChartSpec;
+}
+
+/**
+ * What the attention losses recorded besides the matrices: the mean row entropy per epoch (one
+ * line per run and loss) and the per-teacher terms L_t (teacher taps × epochs, one panel per run
+ * and loss, one colour scale).
+ */
+export function attentionTermsSpec(runs: readonly RunData[]): ChartSpec {
+  const series = attentionSeries(runs);
+  const panels = series.map((s) => s.panel);
+  const entropy = series.flatMap((s) => s.records.map((r) => ({ panel: s.panel, epoch: r.epoch, entropy: r.entropy })));
+  const terms = series.flatMap((s) => s.records.flatMap((r) => r.perTeacher.map((value, t) => ({ panel: s.panel, epoch: r.epoch, teacher: r.teacherTaps[t]!, value }))));
+  const teacherTaps = series[0]!.records[0]!.teacherTaps;
+  const epochs = [...new Set(terms.map((t) => t.epoch))].sort((a, b) => a - b);
+  const cell = autoCell(Math.max(teacherTaps.length, epochs.length), 8, 28, 360);
+  return {
+    title: { text: 'Attention losses per epoch: row entropy and per-teacher terms', subtitle: ['left: mean entropy (nats) of the attention rows over the probe samples', 'right: mean unweighted per-teacher term L_t, teacher taps × epochs, one colour scale'] },
+    hconcat: [
+      {
+        width: 300,
+        height: Math.max(200, cell * teacherTaps.length),
+        data: { values: entropy },
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+          y: { field: 'entropy', type: 'quantitative', title: 'row entropy (nats)', scale: { zero: false } },
+          color: { field: 'panel', type: 'nominal', title: 'run · loss', sort: panels, legend: { orient: 'bottom', columns: 1 } },
+        },
+      },
+      {
+        data: { values: terms },
+        facet: { column: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelFontWeight: 'bold' } } },
+        spec: {
+          width: cell * epochs.length,
+          height: cell * teacherTaps.length,
+          mark: 'rect',
+          encoding: {
+            x: { field: 'epoch', type: 'ordinal', title: 'epoch', sort: epochs, axis: { grid: false, labelAngle: 0 } },
+            y: { field: 'teacher', type: 'ordinal', title: 'teacher tap', sort: teacherTaps, axis: { grid: false } },
+            color: { field: 'value', type: 'quantitative', title: 'L_t', scale: { scheme: HEATMAP_SCHEME, domain: [0, Math.max(...terms.map((t) => t.value), Number.MIN_VALUE)] } },
+          },
+        },
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
   } as ChartSpec;
 }

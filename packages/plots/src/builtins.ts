@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { attentionHeatmapSpec, attentionStripSpec } from './attention.js';
+import { attentionHeatmapSpec, attentionStripSpec, attentionTermsSpec } from './attention.js';
 import { accuracyCurvesSpec, lossCurvesSpec } from './curves.js';
-import { ACCURACY, ATTENTION, ATTENTION_STRIP, KEPT, LOSSES, SOFTPOOL, TABLE } from './names.js';
+import { ACCURACY, ATTENTION, ATTENTION_STRIP, ATTENTION_TERMS, KEPT, LOSSES, SOFTPOOL, TABLE } from './names.js';
 import { type RunFigure, registerFigure } from './registry.js';
 import { RUN_DATA_FILES, type RunData } from './run-data.js';
 import { softPoolFigureSpec, softPoolMaps } from './softpool-figure.js';
@@ -45,6 +45,12 @@ registerFigure(
 registerFigure(
   attentionFigure(KEPT, 'fraction of probe samples keeping each teacher × student pair, at one epoch', async (runs, options) => [
     { file: KEPT, spec: attentionHeatmapSpec(runs, 'kept', { ...(options.epoch !== undefined ? { epoch: options.epoch } : {}) }) },
+  ]),
+);
+
+registerFigure(
+  attentionFigure(ATTENTION_TERMS, 'row entropy per epoch and per-teacher terms L_t (teacher taps × epochs) of each attention loss', async (runs) => [
+    { file: ATTENTION_TERMS, spec: attentionTermsSpec(runs) },
   ]),
 );
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accuracyCurvesSpec, accuracyPoints, lossCurvesSpec, lossPoints, OBJECTIVE_TERM } from './curves.js';
+import { accuracyCurvesSpec, accuracyPoints, lossCurvesSpec, lossPoints, OBJECTIVE_TERM, runLegendName } from './curves.js';
 import { renderPng } from './render.js';
 import { readRuns } from './run-data.js';
 import { countColour, decodePng, inkFraction, writeFixtureRun } from './test-support/fixtures.js';
@@ -53,6 +53,13 @@ describe('training curves', () => {
     expect(inkFraction(pixels)).toBeGreaterThan(0.05);
     expect(countColour(pixels, FIRST)).toBeGreaterThan(1000);
     expect(countColour(pixels, SECOND)).toBeGreaterThan(1000);
+  });
+
+  it('adds the methods to a legend name unless the folder is named after them', () => {
+    const [run] = readRuns([afd]);
+    expect(runLegendName({ ...run!, label: 'seed1/afd' })).toBe('seed1/afd');
+    expect(runLegendName({ ...run!, label: 'afd-rtk' })).toBe('afd-rtk (afd)');
+    expect(runLegendName({ ...run!, label: 'student', config: { model: 'resnet8', data: { name: 'digits' } } })).toBe('student (ce)');
   });
 
   it('says which runs have nothing to plot', () => {

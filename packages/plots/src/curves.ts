@@ -11,7 +11,12 @@ export const OBJECTIVE_TERM = 'objective (weighted)';
 /** Legend name of a run: its label, with its methods added when the label does not say them. */
 export function runLegendName(run: RunData): string {
   const methods = runMethods(run);
-  return run.label.includes(methods) ? run.label : `${run.label} (${methods})`;
+  return labelSays(run.label, methods) ? run.label : `${run.label} (${methods})`;
+}
+
+/** True when the label's last path segment is `name` (e.g. `runs/afd` for `afd`). */
+export function labelSays(label: string, name: string): boolean {
+  return label.split('/').pop() === name;
 }
 
 /** One point of a curve. */

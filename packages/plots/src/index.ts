@@ -8,7 +8,7 @@ import './builtins.js';
 
 export { plot, type PlotOptions, type PlotResult } from './plot.js';
 export { registerFigure, getFigure, listFigures, type Figure, type RunFigure, type TableFigure, type FigureOptions, type FigureOutput } from './registry.js';
-export { ACCURACY, LOSSES, ATTENTION, ATTENTION_STRIP, KEPT, SOFTPOOL, TABLE } from './names.js';
+export { ACCURACY, LOSSES, ATTENTION, ATTENTION_STRIP, ATTENTION_TERMS, KEPT, SOFTPOOL, TABLE } from './names.js';
 export { renderPng, renderSvg, figureFontFiles, FIGURE_FONT, FIGURE_CONFIG, type ChartSpec, type RenderOptions } from './render.js';
 export {
   readRun,
@@ -29,6 +29,7 @@ export { accuracyCurvesSpec, lossCurvesSpec, runLegendName, OBJECTIVE_TERM } fro
 export {
   attentionHeatmapSpec,
   attentionStripSpec,
+  attentionTermsSpec,
   attentionSeries,
   spreadEpochs,
   HEATMAP_SCHEME,

@@ -6,6 +6,8 @@ export const LOSSES = 'losses';
 export const ATTENTION = 'attention';
 /** Attention heatmaps over epochs. */
 export const ATTENTION_STRIP = 'attention-strip';
+/** Row entropy and per-teacher terms of the attention losses over epochs. */
+export const ATTENTION_TERMS = 'attention-terms';
 /** Kept-fraction maps at one epoch. */
 export const KEPT = 'kept';
 /** The SoftPool resizing figure. */

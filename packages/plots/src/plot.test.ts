@@ -18,17 +18,17 @@ const table = writeFixtureTable(join(dir, 'table'));
 
 describe('plot', () => {
   it('registers every figure of the issue', () => {
-    expect(listFigures().map((f) => f.name)).toEqual(['accuracy', 'losses', 'attention', 'attention-strip', 'kept', 'softpool', 'table']);
+    expect(listFigures().map((f) => f.name)).toEqual(['accuracy', 'losses', 'attention', 'attention-strip', 'kept', 'attention-terms', 'softpool', 'table']);
   });
 
   it('makes every figure the inputs allow, leaving out with a note what they do not', async () => {
     const out = join(dir, 'auto');
     const log: string[] = [];
     const { files, notes } = await plot([afd, rtk, plain, table], { out, log: (l) => log.push(l) });
-    expect(files.map((f) => f.slice(out.length + 1))).toEqual(['accuracy.png', 'losses.png', 'attention.png', 'attention-strip.png', 'kept.png', 'table.png']);
-    expect(notes.join('\n')).toMatch(/attention: left out .*plain: no attention\.jsonl/);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(['accuracy.png', 'losses.png', 'attention.png', 'attention-strip.png', 'kept.png', 'attention-terms.png', 'table.png']);
+    expect(notes.join('\n')).toMatch(/left out of attention, attention-strip, kept, attention-terms: .*plain: no attention\.jsonl/);
     // The fixtures name a teacher weights file that does not exist: no student weights, no SoftPool figure.
-    expect(notes.join('\n')).toMatch(/softpool: left out .*afd: no student\.safetensors yet/);
+    expect(notes.join('\n')).toMatch(/left out of softpool: .*afd: no student\.safetensors yet/);
     expect(log).toContain(`wrote ${join(out, 'accuracy.png')}`);
     for (const file of files) expect(decodePng(new Uint8Array(readFileSync(file))).width).toBeGreaterThan(300);
     // Atomic writes: nothing but the PNGs is left in the folder.

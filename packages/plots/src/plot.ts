@@ -47,18 +47,26 @@ function splitInputs(paths: readonly string[]): { runDirs: string[]; tables: Tab
 }
 
 /** The runs a figure can use; a named figure fails on the first run it cannot use. */
-function usableRuns(figure: RunFigure, runs: readonly RunData[], named: boolean, notes: string[]): RunData[] {
+/** Why a run was left out of some figures: the reason, and the figures. */
+type LeftOut = Map<string, string[]>;
+
+/** One note per reason: `left out of a, b: <reason>`. */
+function leftOutNotes(leftOut: LeftOut): string[] {
+  return [...leftOut].map(([why, figures]) => `left out of ${figures.join(', ')}: ${why}`);
+}
+
+function usableRuns(figure: RunFigure, runs: readonly RunData[], named: boolean, leftOut: LeftOut): RunData[] {
   const usable: RunData[] = [];
   for (const run of runs) {
     const why = figure.missing(run);
     if (!why) usable.push(run);
     else if (named) throw new PlotInputError(`figure '${figure.name}': ${why}`);
-    else notes.push(`${figure.name}: left out ${why}`);
+    else leftOut.set(why, [...(leftOut.get(why) ?? []), figure.name]);
   }
   return usable;
 }
 
-async function outputsOf(figure: Figure, runs: readonly RunData[], tables: readonly TableData[], named: boolean, options: PlotOptions, notes: string[]): Promise<FigureOutput[]> {
+async function outputsOf(figure: Figure, runs: readonly RunData[], tables: readonly TableData[], named: boolean, options: PlotOptions, leftOut: LeftOut): Promise<FigureOutput[]> {
   if (figure.kind === 'table') {
     if (tables.length === 0 && named) throw new PlotInputError(`figure '${figure.name}' needs a table run (a folder holding table.json)`);
     const outputs: FigureOutput[] = [];
@@ -71,7 +79,7 @@ async function outputsOf(figure: Figure, runs: readonly RunData[], tables: reado
     if (named) throw new PlotInputError(`figure '${figure.name}' needs run directories`);
     return [];
   }
-  const usable = usableRuns(figure, runs, named, notes);
+  const usable = usableRuns(figure, runs, named, leftOut);
   if (usable.length === 0) return [];
   return figure.make(usable, options);
 }
@@ -91,9 +99,10 @@ export async function plot(paths: readonly string[], options: PlotOptions): Prom
   const runs = readRuns(runDirs);
   const named = options.figures !== undefined;
   const figures = named ? options.figures!.map(getFigure) : listFigures();
-  const notes: string[] = [];
+  const leftOut: LeftOut = new Map();
   const outputs: FigureOutput[] = [];
-  for (const figure of figures) outputs.push(...(await outputsOf(figure, runs, tables, named, options, notes)));
+  for (const figure of figures) outputs.push(...(await outputsOf(figure, runs, tables, named, options, leftOut)));
+  const notes = leftOutNotes(leftOut);
   for (const note of notes) options.log?.(`note: ${note}`);
   if (outputs.length === 0) throw new PlotInputError(`plot: none of the figures can be made from ${paths.join(', ')}${notes.length ? `:\n  ${notes.join('\n  ')}` : ''}`);
   await mkdir(options.out, { recursive: true });

@@ -71,7 +71,7 @@ export function writeFixtureRun(dir: string, run: FixtureRun): string {
     const rows = metrics.map(({ epoch }) => {
       const { attention, kept } = run.loss === 'afd' ? { attention: afdAttention(random, epoch), kept: TEACHER_TAPS.map(() => STUDENT_TAPS.map(() => 1)) } : rtkAttention(random, epoch);
       const entropy = run.loss === 'afd' ? 1.0 - 0.05 * epoch : 0.8 - 0.05 * epoch;
-      return { epoch, loss: run.loss, teacherTaps: TEACHER_TAPS, studentTaps: run.studentTaps ?? STUDENT_TAPS, attention, kept, perTeacher: TEACHER_TAPS.map((_, t) => 0.01 * (t + 1)), entropy, samples: 256 };
+      return { epoch, loss: run.loss, teacherTaps: TEACHER_TAPS, studentTaps: run.studentTaps ?? STUDENT_TAPS, attention, kept, perTeacher: TEACHER_TAPS.map((_, t) => 0.01 * (t + 1) * (1 - 0.05 * epoch)), entropy, samples: 256 };
     });
     writeFileSync(join(dir, 'attention.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
