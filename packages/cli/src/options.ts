@@ -47,7 +47,7 @@ export const OPTION_SPECS = {
   force: { kind: 'boolean', help: 'overwrite a run directory that holds another run' },
   quiet: { kind: 'boolean', help: 'no progress bars' },
   url: { kind: 'string', help: 'download from this URL instead of the official one' },
-  figure: { kind: 'string-list', help: 'a figure to make (accuracy, losses, attention, attention-strip, kept, softpool, table); repeatable; default: every figure the inputs allow' },
+  figure: { kind: 'string-list', help: 'a figure to make (accuracy, losses, attention, attention-strip, kept, attention-terms, softpool, table); repeatable; default: every figure the inputs allow' },
   epoch: { kind: 'integer', help: 'epoch of the attention and kept-fraction heatmaps (default: the last recorded)', min: 1 },
   images: { kind: 'integer', help: 'number of test images in the SoftPool figure', min: 1 },
   help: { kind: 'boolean', help: 'show help' },

@@ -38,7 +38,7 @@ describe('rtkd plot', () => {
       expect(existsSync(join(out, file))).toBe(true);
     }
     // The teacher run has no teacher of its own: it is left out of the SoftPool figure, with a note.
-    expect(result.err).toMatch(/softpool: left out .*teacher: not a distillation run/);
+    expect(result.err).toMatch(/left out of softpool: .*teacher: not a distillation run/);
   });
 
   it('explains bad input', async () => {
@@ -53,7 +53,7 @@ describe('rtkd plot', () => {
     expect(heatmap.err).toMatch(/figure 'attention': .*teacher: no attention\.jsonl/);
     const unknown = await cli('plot', teacher, '--figure', 'heat', '--out', join(dir, 'x'));
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/--figure unknown figure 'heat'; figures: accuracy, losses, attention, attention-strip, kept, softpool, table/);
+    expect(unknown.err).toMatch(/--figure unknown figure 'heat'; figures: accuracy, losses, attention, attention-strip, kept, attention-terms, softpool, table/);
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 });
