@@ -76,6 +76,6 @@ registerFigure({
 registerFigure({
   kind: 'table',
   name: TABLE,
-  description: "a table run's top-1 per method: mean over seeds with ± std error bars",
-  make: async (table, options) => [{ file: TABLE, spec: tableBarsSpec(table, { ...(options.metric ? { metric: options.metric } : {}) }) }],
+  description: "a table run's top-1 per method: mean over seeds with ± std (or min–max) error bars",
+  make: async (table, options) => [{ file: TABLE, spec: tableBarsSpec(table, { ...(options.metric ? { metric: options.metric } : {}), ...(options.spread ? { spread: options.spread } : {}) }) }],
 });

@@ -39,5 +39,5 @@ export {
   type StripOptions,
 } from './attention.js';
 export { softPoolMaps, softPoolFigureSpec, pickImages, type SoftPoolMaps, type SoftPoolImageMaps, type SoftPoolMapsOptions } from './softpool-figure.js';
-export { readTable, tableBarsSpec, isTablePath, TABLE_FILE, type TableData, type TableRow, type MeanStd, type TableBarsOptions } from './table.js';
+export { readTable, tableBarsSpec, runTop1, isTablePath, TABLE_FILE, type TableData, type TableRow, type MeanStd, type TableBarsOptions } from './table.js';
 export { PlotInputError } from './errors.js';

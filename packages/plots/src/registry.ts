@@ -14,6 +14,8 @@ export interface FigureOptions {
   stripEpochs?: number;
   /** `best` or `last` top-1 in table bars. Default `best`. */
   metric?: 'best' | 'last';
+  /** Table bars' error bars: `std` (default) or the seeds' `range`. */
+  spread?: 'std' | 'range';
 }
 
 /** One PNG a figure makes: its file name (without `.png`) and the chart. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderPng } from './render.js';
 import { readTable, tableBarsSpec } from './table.js';
-import { countColour, decodePng, writeFixtureTable } from './test-support/fixtures.js';
+import { countColour, decodePng, writeFixtureRun, writeFixtureTable } from './test-support/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtkd-plots-table-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +30,20 @@ describe('table bars', () => {
     expect(rtk.low).toBeCloseTo(82.8, 10);
     expect(rtk.high).toBeCloseTo(86.6, 10);
     expect(rtk.label).toBe('84.70 ± 1.90');
+  });
+
+  it('spans the seed range from the rows\' run directories when asked', () => {
+    // Three seeds of afd with final (= best) top-1 84, 86.5 and 85; the fixture writes increasing curves.
+    const runs = [84, 86.5, 85].map((top1, seed) => writeFixtureRun(join(dir, 'range', `afd-s${seed}`), { loss: 'afd', epochs: 3, finalTop1: top1 }));
+    const table = readTable(tableDir);
+    // Paths relative to the table's folder, as a table runner may write them.
+    expect(runs).toHaveLength(3);
+    const rows = [{ ...table.rows[1]!, runs: [0, 1, 2].map((seed) => `../range/afd-s${seed}`) }];
+    const values = (tableBarsSpec({ ...table, rows }, { spread: 'range' }) as unknown as { data: { values: { low: number; high: number; label: string }[] } }).data.values;
+    expect(values[0]!.low).toBeCloseTo(84, 10);
+    expect(values[0]!.high).toBeCloseTo(86.5, 10);
+    expect(values[0]!.label).toBe('86.80 [84.0, 86.5]');
+    expect(() => tableBarsSpec({ ...table, rows: [{ ...table.rows[0]!, runs: [join(dir, 'gone')] }] }, { spread: 'range' })).toThrow(/gone: no such run directory/);
   });
 
   it('names the file and the key of a malformed table.json', () => {

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { PlotInputError } from './errors.js';
 import type { ChartSpec } from './render.js';
-import { expectField, readJsonFile } from './run-data.js';
+import { expectDirectory, expectField, readJsonFile, readMetrics } from './run-data.js';
 
 /** File name of a table run's aggregate (written by the table runner). */
 export const TABLE_FILE = 'table.json';
@@ -32,12 +32,48 @@ export interface TableData {
   dataset: string;
   budget: unknown;
   rows: TableRow[];
+  /** The `table.json` it was read from (set by {@link readTable}); relative run paths resolve against its folder. */
+  source?: string;
 }
 
 /** Options of {@link tableBarsSpec}. */
 export interface TableBarsOptions {
   /** Best-epoch or last-epoch top-1. Default `best`. */
   metric?: 'best' | 'last';
+  /**
+   * Error bars: ± one standard deviation from `table.json` (`std`, default), or the lowest to the
+   * highest seed (`range`, read from the `metrics.jsonl` of each row's run directories).
+   */
+  spread?: 'std' | 'range';
+}
+
+/** The best or last test top-1 of one run directory, from its `metrics.jsonl`. */
+export function runTop1(dir: string, metric: 'best' | 'last'): number {
+  expectDirectory(dir);
+  const values = readMetrics(dir)
+    .filter((row) => row.stage === 'main' && row.testTop1 !== undefined)
+    .map((row) => row.testTop1!);
+  if (values.length === 0) throw new PlotInputError(`${dir}: no evaluated epoch in metrics.jsonl (needed for the seed range of a table row)`);
+  return metric === 'best' ? Math.max(...values) : values[values.length - 1]!;
+}
+
+/** A run directory of a table row: as given when absolute or found, else relative to the table's folder. */
+function runPath(dir: string, source: string | undefined): string {
+  if (isAbsolute(dir) || existsSync(dir) || !source) return dir;
+  return join(dirname(source), dir);
+}
+
+/** Error-bar ends and label of one row. */
+function spreadOf(row: TableRow, metric: 'best' | 'last', spread: 'std' | 'range', source: string | undefined): { low: number; high: number; label: string } {
+  const { mean, std } = row[metric];
+  if (spread === 'range') {
+    if (!Array.isArray(row.runs) || row.runs.length === 0) throw new PlotInputError(`table row ${row.teacher} → ${row.student} ${row.method}: 'runs' lists no run directory, so there is no seed range`);
+    const values = row.runs.map((dir) => runTop1(runPath(dir, source), metric));
+    const [low, high] = [Math.min(...values), Math.max(...values)];
+    return { low, high, label: `${mean.toFixed(2)} [${low.toFixed(1)}, ${high.toFixed(1)}]` };
+  }
+  const half = typeof std === 'number' ? std : 0;
+  return { low: mean - half, high: mean + half, label: typeof std === 'number' ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2) };
 }
 
 /** The `table.json` path of `path` (the file itself or a folder holding it). */
@@ -71,7 +107,7 @@ export function readTable(path: string): TableData {
     expectField(row, 'last', isMeanStd, 'an object {mean, std}', where);
   });
   if ((table as TableData).rows.length === 0) throw new PlotInputError(`${file}: 'rows' is empty — no cell has finished yet`);
-  return table as TableData;
+  return { ...(table as TableData), source: file };
 }
 
 /** The budget of a table as short text. */
@@ -86,26 +122,23 @@ function budgetText(budget: unknown): string {
 }
 
 /**
- * Bars per method (mean top-1 over seeds) with error bars of ± one standard deviation, one panel
- * per teacher → student pair. A cell with one seed has no error bar.
+ * Bars per method (mean top-1 over seeds) with error bars of ± one standard deviation (or the
+ * seeds' range), one panel per teacher → student pair. A cell with one seed has no error bar.
  *
  * @example
  * await writeFile('table.png', await renderPng(tableBarsSpec(readTable('tables/digits'))));
  */
 export function tableBarsSpec(table: TableData, options: TableBarsOptions = {}): ChartSpec {
   const metric = options.metric ?? 'best';
-  const values = table.rows.map((row) => {
-    const { mean, std } = row[metric];
-    const spread = typeof std === 'number' ? std : 0;
-    return { pair: `${row.teacher} → ${row.student}`, method: row.method, mean, low: mean - spread, high: mean + spread, n: row.n, label: typeof std === 'number' ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2) };
-  });
+  const spread = options.spread ?? 'std';
+  const values = table.rows.map((row) => ({ pair: `${row.teacher} → ${row.student}`, method: row.method, mean: row[metric].mean, n: row.n, ...spreadOf(row, metric, spread, table.source) }));
   const methods = [...new Set(values.map((v) => v.method))];
   const seeds = [...new Set(values.map((v) => v.n))];
   const budget = budgetText(table.budget);
   return {
     title: {
       text: `${table.name}: ${metric} top-1 per method on ${table.dataset}`,
-      subtitle: `bar: mean over ${seeds.join('/')} seed${seeds.length === 1 && seeds[0] === 1 ? '' : 's'}; error bar: ± 1 standard deviation${budget ? `; budget: ${budget}` : ''}`,
+      subtitle: `bar: mean over ${seeds.join('/')} seed${seeds.length === 1 && seeds[0] === 1 ? '' : 's'}; error bar: ${spread === 'std' ? '± 1 standard deviation' : 'lowest to highest seed'}${budget ? `; budget: ${budget}` : ''}`,
     },
     data: { values },
     facet: { column: { field: 'pair', type: 'nominal', title: null, header: { labelFontWeight: 'bold' } } },
