@@ -50,6 +50,8 @@ export const OPTION_SPECS = {
   figure: { kind: 'string-list', help: 'a figure to make (accuracy, losses, attention, attention-strip, kept, attention-terms, softpool, table); repeatable; default: every figure the inputs allow' },
   epoch: { kind: 'integer', help: 'epoch of the attention and kept-fraction heatmaps (default: the last recorded)', min: 1 },
   images: { kind: 'integer', help: 'number of test images in the SoftPool figure', min: 1 },
+  metric: { kind: 'string', help: 'top-1 of the table bars', choices: ['best', 'last'] },
+  spread: { kind: 'string', help: 'error bars of the table bars: ± std, or the seeds\' lowest to highest', choices: ['std', 'range'] },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 

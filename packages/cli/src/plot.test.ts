@@ -28,10 +28,10 @@ describe('rtkd plot', () => {
   it('makes the curves and the SoftPool figure of real runs, and the bars of a table run', async () => {
     const table = join(dir, 'table');
     mkdirSync(table);
-    const row = (method: string, mean: number) => ({ teacher: 'resnet8', student: 'resnet8', method, n: 2, best: { mean, std: 1 }, last: { mean, std: 1 }, runs: [student] });
+    const row = (method: string, mean: number) => ({ teacher: 'resnet8', student: 'resnet8', method, n: 2, best: { mean, std: 1 }, last: { mean, std: 1 }, runs: [student, teacher] });
     writeFileSync(join(table, 'table.json'), JSON.stringify({ name: 'tiny', dataset: 'digits', budget: { epochs: 2 }, rows: [row('kd', 40), row('afd', 42)] }));
     const out = join(dir, 'figures');
-    const result = await cli('plot', teacher, student, table, '--out', out, '--images', '2', '--backend', 'cpu');
+    const result = await cli('plot', teacher, student, table, '--out', out, '--images', '2', '--spread', 'range', '--backend', 'cpu');
     expect(result.code, result.err).toBe(0);
     for (const file of ['accuracy.png', 'losses.png', 'softpool.png', 'table.png']) {
       expect(result.out).toContain(`wrote ${join(out, file)}`);

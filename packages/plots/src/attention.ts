@@ -174,6 +174,11 @@ function entropyLines(chosen: readonly { panel: string; record: AttentionRecord 
   return chosen.map((c) => `${c.panel}: row entropy ${c.record.entropy.toFixed(3)} nats over ${c.record.samples} probe samples`);
 }
 
+/** `first…last (n)` of a tap list. */
+function tapRange(taps: readonly string[]): string {
+  return taps.length === 1 ? taps[0]! : `${taps[0]}…${taps[taps.length - 1]} (${taps.length})`;
+}
+
 /** Up to `count` epochs spread evenly over `epochs` (sorted), always the first and the last. */
 export function spreadEpochs(epochs: readonly number[], count: number): number[] {
   const sorted = [...new Set(epochs)].sort((a, b) => a - b);
@@ -199,7 +204,10 @@ export function attentionStripSpec(runs: readonly RunData[], options: StripOptio
   return {
     title: {
       text: 'Attention over epochs, teacher taps (rows) × student taps (columns)',
-      subtitle: `epochs ${epochs.join(', ')}; one colour scale for every panel (0 to ${domainMax.toPrecision(3)}); rows: ${series.map((x) => x.panel).join(', ')}`,
+      subtitle: [
+        `epochs ${epochs.join(', ')}; one colour scale for every panel (0 to ${domainMax.toPrecision(3)}); rows: ${series.map((x) => x.panel).join(', ')}`,
+        `in each panel: teacher taps ${tapRange(first.teacherTaps)} top to bottom, student taps ${tapRange(first.studentTaps)} left to right`,
+      ],
     },
     data: { values: cells },
     facet: {

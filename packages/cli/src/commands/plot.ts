@@ -23,8 +23,8 @@ function figureNames(values: OptionValues): string[] | undefined {
 export const plotCommand: Command = {
   name: 'plot',
   summary: 'PNG figures from runs and table runs: accuracy and loss curves, attention heatmaps, the SoftPool figure, table bars',
-  usage: `RUN_DIR|TABLE_DIR... [--out ${DEFAULT_FIGURES_DIR}] [--figure NAME...] [--epoch N] [--images N]`,
-  options: ['out', 'figure', 'epoch', 'images', 'root', 'backend', 'config', 'help'],
+  usage: `RUN_DIR|TABLE_DIR... [--out ${DEFAULT_FIGURES_DIR}] [--figure NAME...] [--epoch N] [--images N] [--metric best|last] [--spread std|range]`,
+  options: ['out', 'figure', 'epoch', 'images', 'metric', 'spread', 'root', 'backend', 'config', 'help'],
   async run(values: OptionValues, positionals, io) {
     if (positionals.length === 0) throw new UsageError("rtkd plot: give at least one run directory or table run (see 'rtkd plot --help')");
     const figures = figureNames(values);
@@ -37,6 +37,8 @@ export const plotCommand: Command = {
       ...(typeof values.epoch === 'number' ? { epoch: values.epoch } : {}),
       ...(typeof values.images === 'number' ? { images: values.images } : {}),
       ...(typeof values.root === 'string' ? { root: values.root } : {}),
+      ...(values.metric ? { metric: values.metric as 'best' | 'last' } : {}),
+      ...(values.spread ? { spread: values.spread as 'std' | 'range' } : {}),
       log: (line) => (line.startsWith('wrote ') ? io.out(line) : io.err(line)),
     });
     return 0;
