@@ -159,7 +159,7 @@ export function attentionHeatmapSpec(runs: readonly RunData[], field: AttentionF
                 encoding: {
                   x: encoding.x,
                   y: encoding.y,
-                  text: { field: 'value', type: 'quantitative', format: field === 'kept' ? '.2f' : '.2f' },
+                  text: { field: 'value', type: 'quantitative', format: '.2f' },
                   color: { condition: { test: `datum.value > ${domainMax * 0.6}`, value: 'black' }, value: 'white' },
                 },
               },

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PlotInputError } from './errors.js';
 import { HEATMAP_SCHEME } from './attention.js';
 import type { ChartSpec } from './render.js';
-import { expectDirectory, RUN_DATA_FILES, readRunConfig } from './run-data.js';
+import { expectDirectory, RUN_DATA_FILES, type RunConfig, readRunConfig } from './run-data.js';
 
 /** Options of {@link softPoolMaps}. */
 export interface SoftPoolMapsOptions {
@@ -103,7 +103,7 @@ function rgbOf(dataset: ImageDataset, index: number): Uint8Array {
   return rgb;
 }
 
-async function loadNetworks(dir: string, config: NonNullable<ReturnType<typeof readRunConfig>>, numClasses: number): Promise<[Network, Network]> {
+async function loadNetworks(dir: string, config: RunConfig, numClasses: number): Promise<[Network, Network]> {
   const student = createModel(config.model, { numClasses });
   const teacher = createModel(config.teacher!.model, { numClasses });
   try {
