@@ -50,8 +50,11 @@ describe('the SoftPool figure', () => {
       const raw = image.student.map((v) => v * image.studentPeak);
       const average = byMax(pool(raw, 32, 4, mean));
       const soft = byMax(pool(raw, 32, 4, softPool));
+      const rms = Math.sqrt(raw.reduce((a, v) => a + v * v, 0) / raw.length);
+      const scaleFree = byMax(pool(raw.map((v) => v / rms), 32, 4, softPool));
       average.forEach((v, i) => expect(image.average[i]).toBeCloseTo(v, 5));
       soft.forEach((v, i) => expect(image.softpool[i]).toBeCloseTo(v, 4));
+      scaleFree.forEach((v, i) => expect(image.softpoolNorm[i]).toBeCloseTo(v, 4));
       expect(Math.max(...image.teacher)).toBe(1);
       expect(image.rgb).toHaveLength(32 * 32 * 3);
     }
@@ -60,13 +63,13 @@ describe('the SoftPool figure', () => {
   it('renders one row per image: the input, and every map on one colour scale', async () => {
     const maps = await softPoolMaps(run, { images: 2 });
     const pixels = decodePng(await renderPng(softPoolFigureSpec(maps)));
-    // Five 128-unit panels per row, two rows, at scale 2.
-    expect(pixels.width).toBeGreaterThan(5 * 128 * 2);
+    // Six 128-unit panels per row, two rows, at scale 2.
+    expect(pixels.width).toBeGreaterThan(6 * 128 * 2);
     expect(pixels.height).toBeGreaterThan(2 * 128 * 2);
     expect(inkFraction(pixels)).toBeGreaterThan(0.3);
-    // Every map is divided by its maximum, so each of the 2 × 4 maps has a cell of the top colour;
-    // an 8×8 map's cell is 16 units = 32 px across.
-    expect(countColour(pixels, '#fde725')).toBeGreaterThan(2 * 3 * 0.8 * 32 * 32);
+    // Every map is divided by its maximum, so each of the 2 × 5 maps has a cell of the top colour;
+    // an 8×8 map's cell is 16 units = 32 px across (four 8×8 maps per row).
+    expect(countColour(pixels, '#fde725')).toBeGreaterThan(2 * 4 * 0.8 * 32 * 32);
     // The digits' background is black: the input panels show it.
     expect(countColour(pixels, '#000000', 0)).toBeGreaterThan(2 * 0.3 * 256 * 256);
   });

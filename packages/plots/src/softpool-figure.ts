@@ -37,6 +37,8 @@ export interface SoftPoolImageMaps {
   average: Float32Array;
   /** The student map SoftPooled to the teacher's size. */
   softpool: Float32Array;
+  /** The student map divided by its RMS over H×W, then SoftPooled (scale-free weights, rtk's `softpool-norm`). */
+  softpoolNorm: Float32Array;
   /** Largest raw value of the student map (SoftPool acts like max pooling on large values, like averaging on small). */
   studentPeak: number;
 }
@@ -120,8 +122,8 @@ async function loadNetworks(dir: string, config: RunConfig, numClasses: number):
 /**
  * Computes the thesis' SoftPool figure data for a distillation run: for a few test images, the
  * teacher's attention map `mean_c f²` (AT-style) at one tap, and the student's map at another,
- * full size and shrunk to the teacher's size by average pooling and by SoftPool (window = stride =
- * the size ratio). Reads the run's `config.json` (models, teacher weights, dataset) and
+ * full size and shrunk to the teacher's size by average pooling, by SoftPool, and by SoftPool on
+ * the map divided by its RMS over H×W (window = stride = the size ratio). Reads the run's `config.json` (models, teacher weights, dataset) and
  * `student.safetensors`. Needs a TF.js backend (e.g. `await initBackend('auto')` from `@rtkd/core`).
  *
  * @example
@@ -145,12 +147,27 @@ export async function softPoolMaps(dir: string, options: SoftPoolMapsOptions = {
       const t = attentionMap(teacher, batch.x, teacherTap, 'teacher');
       const s = attentionMap(student, batch.x, studentTap, 'student');
       const kernel = poolKernel(s.shape, t.shape, studentTap, teacherTap);
-      return { t, s, average: tf.avgPool(s, kernel, kernel, 'valid'), softpool: softPool2d(s, { kernelSize: kernel }), peak: tf.max(s, [1, 2, 3]), kernel };
+      const rms = tf.add(tf.sqrt(tf.mean(tf.square(s), [1, 2], true)), RMS_EPSILON);
+      return {
+        t,
+        s,
+        average: tf.avgPool(s, kernel, kernel, 'valid'),
+        softpool: softPool2d(s, { kernelSize: kernel }),
+        softpoolNorm: softPool2d(tf.div(s, rms) as tf.Tensor4D, { kernelSize: kernel }),
+        peak: tf.max(s, [1, 2, 3]),
+        kernel,
+      };
     });
     tf.dispose([batch.x, batch.y]);
-    const [t, s, average, softpool] = await Promise.all([perImage(maps.t), perImage(maps.s), perImage(maps.average), perImage(maps.softpool)]);
+    const [t, s, average, softpool, softpoolNorm] = await Promise.all([
+      perImage(maps.t),
+      perImage(maps.s),
+      perImage(maps.average),
+      perImage(maps.softpool),
+      perImage(maps.softpoolNorm),
+    ]);
     const peaks = await maps.peak.data();
-    tf.dispose([maps.t, maps.s, maps.average, maps.softpool, maps.peak]);
+    tf.dispose([maps.t, maps.s, maps.average, maps.softpool, maps.softpoolNorm, maps.peak]);
     return {
       run: dir,
       teacherModel: config.teacher.model,
@@ -169,6 +186,7 @@ export async function softPoolMaps(dir: string, options: SoftPoolMapsOptions = {
         student: s[i]!,
         average: average[i]!,
         softpool: softpool[i]!,
+        softpoolNorm: softpoolNorm[i]!,
         studentPeak: peaks[i]!,
       })),
     };
@@ -187,6 +205,9 @@ function poolKernel(studentShape: number[], teacherShape: number[], studentTap: 
   }
   return [sh / th, sw / tw];
 }
+
+/** Keeps the RMS of an all-zero map non-zero. */
+const RMS_EPSILON = 1e-12;
 
 /** Pixels per side of every map panel. */
 const PANEL = 128;
@@ -227,8 +248,8 @@ function imagePanel(title: string[], rgb: Uint8Array, [h, w]: [number, number]):
 
 /**
  * The SoftPool figure: one row per test image — the input, the teacher's map, the student's map,
- * and the student's map average-pooled and SoftPooled to the teacher's size — each map divided by
- * its own maximum, all on one colour scale.
+ * and the student's map average-pooled, SoftPooled, and SoftPooled after dividing by its RMS (the
+ * scale-free form) to the teacher's size — each map divided by its own maximum, one colour scale.
  */
 export function softPoolFigureSpec(maps: SoftPoolMaps): ChartSpec {
   const size = ([h, w]: [number, number]) => `${h}×${w}`;
@@ -243,7 +264,8 @@ export function softPoolFigureSpec(maps: SoftPoolMaps): ChartSpec {
       mapPanel([`teacher ${maps.teacherTap}`, size(maps.teacherSize)], image.teacher, maps.teacherSize, false),
       mapPanel([`student ${maps.studentTap}`, `${size(maps.studentSize)}, peak ${image.studentPeak.toPrecision(3)}`], image.student, maps.studentSize, false),
       mapPanel(['average pool', `→ ${size(maps.teacherSize)}`], image.average, maps.teacherSize, false),
-      mapPanel(['SoftPool', `→ ${size(maps.teacherSize)}`], image.softpool, maps.teacherSize, i === 0),
+      mapPanel(['SoftPool', `→ ${size(maps.teacherSize)}`], image.softpool, maps.teacherSize, false),
+      mapPanel(['SoftPool of map / RMS', `→ ${size(maps.teacherSize)}`], image.softpoolNorm, maps.teacherSize, i === 0),
     ],
   }));
   return {
@@ -252,7 +274,8 @@ export function softPoolFigureSpec(maps: SoftPoolMaps): ChartSpec {
       subtitle: [
         'attention maps mean_c f² (AT-style), each divided by its own maximum',
         `pooling window = stride = ${kh}×${kw}; SoftPool weighs each window by the softmax of the raw`,
-        'map values: near max pooling where they are large, near averaging where small (see each peak)',
+        'map values: near max pooling where they are large, near averaging where small (see each peak);',
+        'the last column divides the map by its RMS over H×W first, so its weights do not depend on its scale',
       ],
     },
     vconcat: rows,
