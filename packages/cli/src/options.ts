@@ -44,7 +44,7 @@ export const OPTION_SPECS = {
   'checkpoint-every': { kind: 'integer', help: 'also checkpoint every N steps (0: epoch ends only)', min: 0 },
   backend: { kind: 'string', help: 'compute backend', choices: ['auto', 'node-gpu', 'node', 'native', 'wasm', 'cpu'] },
   seed: { kind: 'integer', help: 'random seed (init, data order, augmentation)' },
-  out: { kind: 'string', help: 'run directory' },
+  out: { kind: 'string', help: 'output directory: the run directory (train, distill), the figures folder (plot)' },
   resume: { kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
   force: { kind: 'boolean', help: 'overwrite a run directory that holds another run' },
   quiet: { kind: 'boolean', help: 'no progress bars' },
@@ -52,6 +52,11 @@ export const OPTION_SPECS = {
   format: { kind: 'string', help: 'export format', choices: ['tfjs', 'onnx'] },
   quantize: { kind: 'integer', help: 'tfjs export: store weights in 8 or 16 bits', min: 8 },
   taps: { kind: 'boolean', help: 'export the feature taps as extra outputs' },
+  figure: { kind: 'string-list', help: 'a figure to make (accuracy, losses, attention, attention-strip, kept, attention-terms, softpool, table); repeatable; default: every figure the inputs allow' },
+  epoch: { kind: 'integer', help: 'epoch of the attention and kept-fraction heatmaps (default: the last recorded)', min: 1 },
+  images: { kind: 'integer', help: 'number of test images in the SoftPool figure', min: 1 },
+  metric: { kind: 'string', help: 'top-1 of the table bars', choices: ['best', 'last'] },
+  spread: { kind: 'string', help: 'error bars of the table bars: ± std, or the seeds\' lowest to highest', choices: ['std', 'range'] },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 
