@@ -25,7 +25,7 @@ describe('rtkd', () => {
     expect((await cli('--help')).out).toMatch(/quickstart.*\n.*train.*\n.*distill/);
     const unknown = await cli('trian');
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/unknown command 'trian'. Commands: quickstart, train, distill, eval, data, models, losses/);
+    expect(unknown.err).toMatch(/unknown command 'trian'. Commands: quickstart, train, distill, eval, data, models, losses, table, worker/);
   });
 
   it('prints models with parameter counts and losses with taps and weights', async () => {

@@ -4,11 +4,12 @@ import { evalCommand } from './commands/eval.js';
 import { lossesCommand } from './commands/losses.js';
 import { modelsCommand } from './commands/models.js';
 import { quickstartCommand } from './commands/quickstart.js';
+import { tableCommand, workerCommand } from './commands/tables.js';
 import { distillCommand, trainCommand } from './commands/train.js';
 import { optionHelp, parseOptions, UsageError } from './options.js';
 
 /** Every sub-command of `rtkd`, in help order. */
-export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand];
+export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, dataCommand, modelsCommand, lossesCommand, tableCommand, workerCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

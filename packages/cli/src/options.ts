@@ -47,6 +47,12 @@ export const OPTION_SPECS = {
   force: { kind: 'boolean', help: 'overwrite a run directory that holds another run' },
   quiet: { kind: 'boolean', help: 'no progress bars' },
   url: { kind: 'string', help: 'download from this URL instead of the official one' },
+  workers: { kind: 'integer', help: 'cells run at once on this machine, each in its own process', min: 1 },
+  budget: { kind: 'string', help: "a table spec's budget preset (full, short, smoke, or one the spec defines)" },
+  'dry-run': { kind: 'boolean', help: 'print the plan and its cost in machine-hours (times a few steps per kind of cell), run nothing' },
+  redis: { kind: 'string', help: 'Redis URL of a distributed table: redis://[user:password@]host:port[/db] or rediss:// (TLS)' },
+  store: { kind: 'string', help: "the table folder shared by every worker (the coordinator's --out)" },
+  import: { kind: 'string-list', help: 'a module to import first (it registers losses or models); repeatable' },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -99,3 +99,21 @@ export async function runLocal(plan: TablePlan, options: LocalOptions): Promise<
     });
   }
 }
+
+/**
+ * Where a table's cells stand from its folder alone: finished and failed cells, started ones
+ * (running, or killed and waiting to resume) and queued ones.
+ */
+export async function storeProgress(plan: TablePlan, store: string): Promise<ProgressView> {
+  const view: ProgressView = { total: plan.cells.length, done: 0, running: 0, queued: 0, failed: 0, active: [] };
+  for (const cell of plan.cells) {
+    const { state } = await cellState(store, cell);
+    if (state === 'done') view.done += 1;
+    else if (state === 'failed') view.failed += 1;
+    else if (state === 'started') {
+      view.running += 1;
+      view.active.push({ id: cell.id, epoch: 0, epochs: cellEpochs(cell) });
+    } else view.queued += 1;
+  }
+  return view;
+}

@@ -140,11 +140,12 @@ export function parseSpec(raw: unknown, file = '<inline>'): TableSpec {
   };
 }
 
-/** The spec's recipe under a budget preset. */
+/** The spec's recipe under a budget preset (the preset's keys win; `loss-option` lists are joined). */
 export function budgetRecipe(spec: TableSpec, budget: string): Recipe {
   const preset = spec.budgets[budget];
   if (!preset) throw new SpecError(spec.file, [`budget: no preset '${budget}'; this spec has ${Object.keys(spec.budgets).join(', ')}`]);
-  return { ...spec.recipe, ...preset };
+  const lossOptions = [...(spec.recipe.lossOptions ?? []), ...(preset.lossOptions ?? [])];
+  return { ...spec.recipe, ...preset, ...(lossOptions.length ? { lossOptions } : {}) };
 }
 
 function attempt(problems: string[], where: string, fn: () => unknown): boolean {
