@@ -1,6 +1,6 @@
 import { initBackend, Rng } from '@rtkd/core';
 import { getDataset } from '@rtkd/datasets';
-import { getLoss } from '@rtkd/losses';
+import { getLoss, type LossShapes } from '@rtkd/losses';
 import { createModel, tapShapes } from '@rtkd/models';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Method, Pair } from './spec.js';
@@ -18,27 +18,40 @@ export function checkApplicable(pair: Pair, method: Method, dataset: string): st
   return verdicts.get(key);
 }
 
+const shapeCache = new Map<string, LossShapes>();
+
+/** The tap shapes of a pair's networks (built once per pair and dataset). */
+function pairShapes(pair: Pair, numClasses: number): LossShapes {
+  const key = `${pair.teacher}->${pair.student}/${numClasses}`;
+  let shapes = shapeCache.get(key);
+  if (!shapes) {
+    const student = createModel(pair.student, { numClasses });
+    const teacher = createModel(pair.teacher, { numClasses });
+    try {
+      shapes = { student: tapShapes(student), teacher: tapShapes(teacher) };
+    } finally {
+      student.dispose();
+      teacher.dispose();
+    }
+    shapeCache.set(key, shapes);
+  }
+  return shapes;
+}
+
 function tryCreate(pair: Pair, method: Method, dataset: string): string | undefined {
   const numClasses = getDataset(dataset).classes.length;
-  const student = createModel(pair.student, { numClasses });
-  const teacher = createModel(pair.teacher, { numClasses });
-  try {
-    const shapes = { student: tapShapes(student), teacher: tapShapes(teacher) };
-    const trainLabels = Int32Array.from({ length: 64 }, (_, i) => i % numClasses);
-    for (const name of method.losses) {
-      const definition = getLoss(name);
-      const options = { ...(definition.defaults as Record<string, unknown>), ...(method.options[name] ?? {}) };
-      try {
-        definition.create(shapes, options as never, { rng: new Rng(0), numSamples: 64, trainLabels }).dispose();
-      } catch (error) {
-        return `${name}: ${(error as Error).message.split('\n')[0]}`;
-      }
+  const shapes = pairShapes(pair, numClasses);
+  const trainLabels = Int32Array.from({ length: 64 }, (_, i) => i % numClasses);
+  for (const name of method.losses) {
+    const definition = getLoss(name);
+    const options = { ...(definition.defaults as Record<string, unknown>), ...(method.options[name] ?? {}) };
+    try {
+      definition.create(shapes, options as never, { rng: new Rng(0), numSamples: 64, trainLabels }).dispose();
+    } catch (error) {
+      return `${name}: ${(error as Error).message.split('\n')[0]}`;
     }
-    return undefined;
-  } finally {
-    student.dispose();
-    teacher.dispose();
   }
+  return undefined;
 }
 
 /** Makes sure a TF.js backend is active (the cpu one when none was chosen), for the checks above. */

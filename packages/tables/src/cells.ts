@@ -98,8 +98,6 @@ export async function planTable(spec: TableSpec, options: PlanOptions = {}): Pro
   for (const pair of spec.pairs) {
     const teacherIds = [...new Set(spec.seeds.map((_, i) => teacherSeedOf(i)))].map((seed) => add(teacherCell(pair.teacher, seed)));
     rows.push({ pair, method: TEACHER_ROW, cells: teacherIds });
-  }
-  for (const pair of spec.pairs) {
     for (const method of spec.methods) {
       const effective = { ...method, options: Object.fromEntries(method.losses.map((n) => [n, { ...globalOptions[n], ...method.options[n] }])) };
       const reason = method.name === STUDENT_ALONE ? undefined : (options.applicable ?? checkApplicable)(pair, effective, spec.dataset);
@@ -171,7 +169,6 @@ export function cellTrainConfig(cell: Cell, store: string, root?: string): Train
     seed: cell.seed,
     out: join(store, cell.dir),
     resume: true,
-    quiet: true,
   };
   const copy = ['epochs', 'batchSize', 'lr', 'weightDecay', 'momentum', 'checkpointEvery', 'ceWeight', 'klWeight', 'temperature', 'backend'] as const;
   for (const key of copy) if (r[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = r[key];

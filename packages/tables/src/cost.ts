@@ -100,7 +100,6 @@ async function timeSteps(cell: Cell, out: string, teacher: { model: string; weig
       backend: options.backend ?? 'auto',
       out,
       checkpointEvery: 0,
-      quiet: true,
       ...(teacher ? { teacher, losses: cell.losses.map((l) => ({ name: l.name, options: l.options })) } : {}),
       ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
       ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),

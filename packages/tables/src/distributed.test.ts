@@ -31,7 +31,8 @@ afterEach(async () => {
 function weightHashes(plan: TablePlan, store: string): Record<string, string> {
   const hashOf = (dir: string) => {
     const hash = createHash('sha256');
-    const { tensors } = readSafetensors(readFileSync(join(store, dir, 'student.safetensors')));
+    // A copy: readSafetensors wants a Uint8Array of its own (on a pooled Buffer it reads from the pool's start).
+    const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(store, dir, 'student.safetensors'))));
     for (const [name, entry] of [...tensors].sort(([a], [b]) => (a < b ? -1 : 1))) {
       hash.update(`${name}:${entry.shape.join('x')}:`).update(new Uint8Array(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength));
     }
@@ -70,6 +71,14 @@ describe.skipIf(skipRedisTests)('BullMQ executor on a real redis-server', () => 
     cleanups.splice(0).forEach((c) => c());
   });
 
+  /** The table and weights equal the local run's; on a mismatch the message shows who ran what. */
+  async function expectSameAsLocal(queue: Queue, dir: string, workers: WorkerProcess[]): Promise<void> {
+    const jobs = await Promise.all(plan.cells.map((c) => queue.getJob(c.id)));
+    const story = `${jobs.map((j) => `${j?.id} by ${j?.processedBy}, stalled ${j?.stalledCounter}`).join('\n')}\n${workers.map((w) => `--- ${w.name}\n${w.output()}`).join('\n')}`;
+    expect(await buildTable(plan, dir), story).toEqual(reference.table);
+    expect(weightHashes(plan, dir), story).toEqual(reference.weights);
+  }
+
   async function redis(options: { aof?: boolean; password?: string } = {}): Promise<TestRedis> {
     const server = await startRedis(options);
     cleanups.push(() => server.stop());
@@ -103,23 +112,22 @@ describe.skipIf(skipRedisTests)('BullMQ executor on a real redis-server', () => 
     const survivor = workers.find((w) => w !== victim)!;
     expect((await queue.getJob(teacher.id))!.processedBy).toBe(survivor.name);
     expect(survivor.output()).toContain(`cell ${teacher.id}: done`);
-    expect(await buildTable(plan, dir)).toEqual(reference.table);
-    expect(weightHashes(plan, dir)).toEqual(reference.weights);
+    await expectSameAsLocal(queue, dir, workers);
   });
 
   test('Redis restarted mid-table (AOF on): nothing is lost and the table equals the local run', async () => {
     const server = await redis({ aof: true });
     const dir = store();
     await enqueueTable(plan, { redis: server.url, store: dir });
-    spawnWorker(server.url, dir, 'w1');
-    spawnWorker(server.url, dir, 'w2');
+    const workers = [spawnWorker(server.url, dir, 'w1'), spawnWorker(server.url, dir, 'w2')];
+    const queue = new Queue(queueName(plan), { connection: parseRedisUrl(server.url) });
+    cleanups.push(() => queue.close());
     const student = plan.cells.find((c) => c.teacher)!;
     while (!existsSync(join(dir, student.dir, 'config.json'))) await sleep(20);
     await server.restart();
     const view = await waitForTable(plan, { redis: server.url, store: dir, pollSeconds: 0.5 });
     expect(view).toMatchObject({ done: plan.cells.length, failed: 0 });
-    expect(await buildTable(plan, dir)).toEqual(reference.table);
-    expect(weightHashes(plan, dir)).toEqual(reference.weights);
+    await expectSameAsLocal(queue, dir, workers);
   });
 
   test('a malformed job is failed with the reason and runs nothing', async () => {

@@ -112,5 +112,16 @@ export const BUILTIN_BUDGETS: Readonly<Record<string, (recipe: Recipe) => Recipe
     epochs: Math.max(1, Math.round((recipe.epochs ?? 240) / 8)),
     ...(recipe.teacherEpochs ? { teacherEpochs: Math.max(1, Math.round(recipe.teacherEpochs / 8)) } : {}),
   }),
-  smoke: () => ({ subset: 32, testSubset: 32, epochs: 1, teacherEpochs: 1, batchSize: 16, checkpointEvery: 0 }),
+  smoke: () => ({
+    subset: 32,
+    testSubset: 32,
+    epochs: 1,
+    teacherEpochs: 1,
+    batchSize: 16,
+    checkpointEvery: 0,
+    // A smoke run checks that every cell runs, not what it reaches: no initialisation stages (at
+    // this size FSP's and AB's diverge within two steps on ResNet-56 -> ResNet-20) and a small
+    // CRD negative set.
+    lossOptions: ['ab.initEpochs=0', 'fsp.initEpochs=0', 'ft.initEpochs=0', 'crd.numNegatives=64'],
+  }),
 };

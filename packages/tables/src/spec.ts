@@ -4,6 +4,8 @@ import { getDataset } from '@rtkd/datasets';
 import { getLoss, hasLoss } from '@rtkd/losses';
 import { modelSpec } from '@rtkd/models';
 import { parse as parseYaml } from 'yaml';
+// Importing @rtkd/rtk registers afd-rtk next to the built-in losses.
+import '@rtkd/rtk';
 import { SpecError } from './errors.js';
 import { importSpecModules } from './imports.js';
 import { BUILTIN_BUDGETS, parseRecipe, type Recipe } from './recipe.js';
@@ -120,6 +122,8 @@ export function parseSpec(raw: unknown, file = '<inline>'): TableSpec {
   }
   const recipe = parseRecipe(obj.recipe, 'recipe', problems);
   const budgets = parseBudgets(obj.budget, recipe, problems);
+  checkLossOptions(recipe.lossOptions, 'recipe.loss-option', problems);
+  for (const [name, preset] of Object.entries(budgets)) checkLossOptions(preset.lossOptions, `budget.${name}.loss-option`, problems);
   const { numbers: reference, source } = parseReference(obj.reference, pairs, methods, problems);
   const imports = Array.isArray(obj.imports) ? (obj.imports as string[]).map((i) => (i.startsWith('.') ? resolve(dirname(file), i) : i)) : [];
   if (problems.length) throw new SpecError(file, problems);
@@ -270,6 +274,15 @@ function parseMethod(item: unknown, where: string, problems: string[]): Method |
     }
   }
   return ok ? { name: obj.name, losses, options: options as Record<string, Record<string, unknown>> } : undefined;
+}
+
+function checkLossOptions(entries: readonly string[] | undefined, where: string, problems: string[]): void {
+  for (const entry of entries ?? []) {
+    const [name, rest] = entry.split('.', 2) as [string, string];
+    const key = rest.split('=')[0]!;
+    if (!hasLoss(name)) problems.push(`${where}: '${entry}' names no registered loss '${name}'`);
+    else if (!(key in (getLoss(name).defaults as Record<string, unknown>))) problems.push(`${where}: '${entry}': ${name} has no option '${key}'; its options: ${Object.keys(getLoss(name).defaults).join(', ')}`);
+  }
 }
 
 function parseSeeds(raw: unknown, key: string, problems: string[]): number[] | undefined {

@@ -7,8 +7,10 @@ const worker = await startWorker({
   redis: redis!,
   store: store!,
   name: name!,
-  lockDuration: 3000,
-  stalledInterval: 1000,
+  // Short enough that a killed worker's cell is taken over within seconds, long enough that a
+  // worker on a loaded machine renews its locks in time.
+  lockDuration: 8000,
+  stalledInterval: 2000,
   teacherPoll: 300,
   log: (line) => process.stdout.write(`${line}\n`),
 });
