@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDataset } from '@rtkd/datasets';
+import { getLoss } from '@rtkd/losses';
 import { runTraining } from '@rtkd/train';
 import type { Cell, TablePlan } from './cells.js';
 import { cellEpochs } from './local.js';
@@ -83,6 +84,11 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
   }
 }
 
+/** A loss's options with its initialisation stage (if it has one) turned off: only main-stage steps are timed. */
+function withoutInitStage(loss: Cell['losses'][number]): Record<string, unknown> {
+  return 'initEpochs' in (getLoss(loss.name).defaults as Record<string, unknown>) ? { ...loss.options, initEpochs: 0 } : loss.options;
+}
+
 async function timeSteps(cell: Cell, out: string, teacher: { model: string; weights: string } | undefined, options: CostOptions): Promise<Omit<MeasuredStep, 'what'>> {
   const batchSize = cell.recipe.batchSize ?? 64;
   const steps = options.steps ?? 3;
@@ -100,7 +106,7 @@ async function timeSteps(cell: Cell, out: string, teacher: { model: string; weig
       backend: options.backend ?? 'auto',
       out,
       checkpointEvery: 0,
-      ...(teacher ? { teacher, losses: cell.losses.map((l) => ({ name: l.name, options: l.options })) } : {}),
+      ...(teacher ? { teacher, losses: cell.losses.map((l) => ({ name: l.name, options: withoutInitStage(l) })) } : {}),
       ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
       ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),
     },
