@@ -194,8 +194,10 @@ describe.skipIf(skipRedisTests)('BullMQ executor on a real redis-server', () => 
 
 describe('Redis URLs and reachability', () => {
   test('an unreachable Redis is a named error within seconds, with the password redacted', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
     const started = Date.now();
-    const error = await enqueueTable({ name: 'x', dataset: 'digits', budget: 'smoke', cells: [], rows: [], reference: {} }, { redis: 'redis://:hunter2@127.0.0.1:1', store: tempDir().dir }).catch((e: unknown) => e as Error);
+    const error = await enqueueTable({ name: 'x', dataset: 'digits', budget: 'smoke', cells: [], rows: [], reference: {} }, { redis: 'redis://:hunter2@127.0.0.1:1', store: dir }).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(RedisUnreachableError);
     expect((error as Error).message).toMatch(/^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(5000);
