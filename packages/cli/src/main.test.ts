@@ -25,7 +25,7 @@ describe('rtkd', () => {
     expect((await cli('--help')).out).toMatch(/quickstart.*\n.*train.*\n.*distill/);
     const unknown = await cli('trian');
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/unknown command 'trian'. Commands: quickstart, train, distill, eval, export, data, models, losses, plot/);
+    expect(unknown.err).toMatch(/unknown command 'trian'. Commands: quickstart, train, distill, eval, export, data, models, losses, plot, table, worker/);
   });
 
   it('prints models with parameter counts and losses with taps and weights', async () => {
@@ -104,4 +104,35 @@ describe('rtkd distill with every registered loss', () => {
       expect(summary.epochs).toBe(1);
     });
   }
+});
+
+describe('rtkd table and rtkd worker', () => {
+  const spec = join(dir, 'table.yaml');
+  writeFileSync(spec, 'name: t\ndataset: digits\npairs: [{ teacher: resnet8, student: resnet8 }]\nmethods: [student, kd]\nseeds: [0, 1]\nrecipe: { epochs: 1 }\n');
+
+  it('table status of a folder with nothing run yet: every cell queued', async () => {
+    const status = await cli('table', 'status', spec, '--out', join(dir, 'nothing'));
+    expect(status.code).toBe(0);
+    expect(status.out).toBe('cells 0/5 done, 0 running, 5 queued, 0 failed');
+  });
+
+  it('usage errors name what is missing; a spec error names the file and key', async () => {
+    expect((await cli('table', 'run', spec)).err).toMatch(/--out DIR is required/);
+    expect((await cli('table', 'jump', spec)).err).toMatch(/expected run or status, got 'jump'/);
+    expect((await cli('worker', '--store', dir)).err).toMatch(/--redis URL and --store DIR are required/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: t\ndataset: digits\npairs: [{ teacher: resnet8, student: resnet9000 }]\nmethods: [student]\nseeds: [0]\n');
+    const result = await cli('table', 'run', bad, '--out', join(dir, 'bad'));
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(new RegExp(`table spec ${bad}:\\n  - pairs\\[0\\]\\.student: .*resnet9000`));
+  });
+
+  it('an unreachable Redis is a named error within seconds and the password is not shown', async () => {
+    const started = Date.now();
+    const result = await cli('table', 'run', spec, '--out', join(dir, 'r'), '--redis', 'redis://:topsecret@127.0.0.1:1');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable/);
+    expect(result.err).not.toContain('topsecret');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });

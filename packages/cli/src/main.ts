@@ -8,12 +8,13 @@ import { lossesCommand } from './commands/losses.js';
 import { modelsCommand } from './commands/models.js';
 import { plotCommand } from './commands/plot.js';
 import { quickstartCommand } from './commands/quickstart.js';
+import { tableCommand, workerCommand } from './commands/tables.js';
 import { distillCommand, trainCommand } from './commands/train.js';
 import { optionHelp, parseOptions, UsageError } from './options.js';
 import { importModules } from '@rtkd/train';
 
 /** Every sub-command of `rtkd`, in help order. */
-export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, exportCommand, dataCommand, modelsCommand, lossesCommand, plotCommand];
+export const COMMANDS: readonly Command[] = [quickstartCommand, trainCommand, distillCommand, evalCommand, exportCommand, dataCommand, modelsCommand, lossesCommand, plotCommand, tableCommand, workerCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -57,6 +57,11 @@ export const OPTION_SPECS = {
   images: { kind: 'integer', help: 'number of test images in the SoftPool figure', min: 1 },
   metric: { kind: 'string', help: 'top-1 of the table bars', choices: ['best', 'last'] },
   spread: { kind: 'string', help: 'error bars of the table bars: ± std, or the seeds\' lowest to highest', choices: ['std', 'range'] },
+  workers: { kind: 'integer', help: 'cells run at once on this machine, each in its own process', min: 1 },
+  budget: { kind: 'string', help: "a table spec's budget preset (full, short, smoke, or one the spec defines)" },
+  'dry-run': { kind: 'boolean', help: 'print the plan and its cost in machine-hours (times a few steps per kind of cell), run nothing' },
+  redis: { kind: 'string', help: 'Redis URL of a distributed table: redis://[user:password@]host:port[/db] or rediss:// (TLS)' },
+  store: { kind: 'string', help: "the table folder shared by every worker (the coordinator's --out)" },
   help: { kind: 'boolean', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getDataset } from '@rtkd/datasets';
+import { getLoss } from '@rtkd/losses';
+import { runTraining } from '@rtkd/train';
+import type { Cell, TablePlan } from './cells.js';
+import { cellEpochs } from './local.js';
+
+/** The measured cost of one kind of cell (same networks and losses). */
+export interface MeasuredStep {
+  /** `teacher resnet56`, `resnet20 alone`, `resnet56 -> resnet20 kd`. */
+  what: string;
+  /** Seconds per training step at the recipe's batch size (mean over the timed steps). */
+  secondsPerStep: number;
+  /** Seconds to evaluate one test image. */
+  secondsPerTestImage: number;
+}
+
+/** What a table costs on this machine. */
+export interface TableCost {
+  /** Per cell: epochs × seconds per epoch. */
+  cells: { id: string; epochs: number; secondsPerEpoch: number; seconds: number }[];
+  measured: MeasuredStep[];
+  totalSeconds: number;
+  machineHours: number;
+}
+
+/** Options of {@link measureCost}. */
+export interface CostOptions {
+  /** Timed steps per kind of cell after one warm-up step (default 3). */
+  steps?: number;
+  /** Backend of the timed runs (default `auto`, what the workers use). */
+  backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+  /** Called as each kind of cell is timed. */
+  log?: (line: string) => void;
+}
+
+function kindOf(cell: Cell): string {
+  if (cell.kind === 'teacher') return `teacher ${cell.model}`;
+  if (!cell.teacher) return `${cell.model} alone`;
+  return `${cell.teacher.model} -> ${cell.model} ${cell.method} ${JSON.stringify(cell.losses)}`;
+}
+
+/**
+ * Times a few training steps of every kind of cell in the plan on this machine (with the
+ * recipe's batch size, on the embedded digits data, whose images have the CIFAR shape) and
+ * multiplies: seconds per epoch = steps per epoch × seconds per step + test images × seconds
+ * per test image; a cell costs its epochs × that. Loss initialisation stages are not counted.
+ */
+export async function measureCost(plan: TablePlan, options: CostOptions = {}): Promise<TableCost> {
+  const dir = await mkdtemp(join(tmpdir(), 'rtkd-cost-'));
+  const measured = new Map<string, MeasuredStep>();
+  const teacherWeights = new Map<string, string>();
+  try {
+    for (const cell of plan.cells) {
+      const kind = kindOf(cell);
+      if (measured.has(kind)) continue;
+      const teacher = cell.teacher ? await teacherFor(cell.teacher.model) : undefined;
+      const step = await timeSteps(cell, join(dir, String(measured.size)), teacher, options);
+      measured.set(kind, { what: cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind, ...step });
+      options.log?.(`timed ${measured.get(kind)!.what}: ${step.secondsPerStep.toFixed(3)} s/step`);
+      if (cell.kind === 'teacher') teacherWeights.set(cell.model, join(dir, String(measured.size - 1), 'student.safetensors'));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const spec = getDataset(plan.dataset);
+  const cells = plan.cells.map((cell) => {
+    const m = measured.get(kindOf(cell))!;
+    const trainSize = Math.min(cell.recipe.subset ?? Infinity, spec.splits.train ?? 0);
+    const testSize = Math.min(cell.recipe.testSubset ?? Infinity, spec.splits.test ?? 0);
+    const secondsPerEpoch = Math.ceil(trainSize / (cell.recipe.batchSize ?? 64)) * m.secondsPerStep + testSize * m.secondsPerTestImage;
+    const epochs = cellEpochs(cell);
+    return { id: cell.id, epochs, secondsPerEpoch, seconds: epochs * secondsPerEpoch };
+  });
+  const totalSeconds = cells.reduce((a, c) => a + c.seconds, 0);
+  return { cells, measured: [...measured.values()], totalSeconds, machineHours: totalSeconds / 3600 };
+
+  async function teacherFor(model: string): Promise<{ model: string; weights: string }> {
+    const weights = teacherWeights.get(model);
+    if (!weights) throw new Error(`measureCost: the plan has no teacher cell for ${model}`);
+    return { model, weights };
+  }
+}
+
+/** A loss's options with its initialisation stage (if it has one) turned off: only main-stage steps are timed. */
+function withoutInitStage(loss: Cell['losses'][number]): Record<string, unknown> {
+  return 'initEpochs' in (getLoss(loss.name).defaults as Record<string, unknown>) ? { ...loss.options, initEpochs: 0 } : loss.options;
+}
+
+async function timeSteps(cell: Cell, out: string, teacher: { model: string; weights: string } | undefined, options: CostOptions): Promise<Omit<MeasuredStep, 'what'>> {
+  const batchSize = cell.recipe.batchSize ?? 64;
+  const steps = options.steps ?? 3;
+  const testImages = batchSize;
+  const times: number[] = [];
+  let lastStep = 0;
+  let evalSeconds = 0;
+  await runTraining(
+    {
+      model: cell.model,
+      data: { name: 'digits', subset: batchSize * (steps + 1), testSubset: testImages },
+      epochs: 1,
+      batchSize,
+      seed: cell.seed,
+      backend: options.backend ?? 'auto',
+      out,
+      checkpointEvery: 0,
+      ...(teacher ? { teacher, losses: cell.losses.map((l) => ({ name: l.name, options: withoutInitStage(l) })) } : {}),
+      ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
+      ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),
+    },
+    {
+      reporter: {
+        epochStart: () => (lastStep = performance.now()),
+        step: (r) => {
+          const now = performance.now();
+          if (r.stage === 'main' && r.step > 0) times.push((now - lastStep) / 1000);
+          lastStep = now;
+        },
+        epochEnd: (row) => {
+          if (row.stage === 'main') evalSeconds = (performance.now() - lastStep) / 1000;
+        },
+      },
+    },
+  );
+  const secondsPerStep = times.reduce((a, b) => a + b, 0) / Math.max(1, times.length);
+  return { secondsPerStep, secondsPerTestImage: evalSeconds / testImages };
+}
