@@ -47,10 +47,12 @@ export class GroupedConv2d extends Module {
     const w = this.weight as tf.Tensor4D;
     if (this.groups === 1) return tf.conv2d(x, w, this.stride, pad);
     const [kh, kw, , out] = w.shape;
-    if (this.depthwise) return tf.depthwiseConv2d(x, tf.reshape(w, [kh, kw, out, 1]) as tf.Tensor4D, this.stride, pad);
-    const xs = tf.split(x, this.groups, 3) as tf.Tensor4D[];
-    const ws = tf.split(w, this.groups, 3);
-    return tf.concat(xs.map((xi, g) => tf.conv2d(xi, ws[g] as tf.Tensor4D, this.stride, pad)), 3);
+    return tf.tidy(() => {
+      if (this.depthwise) return tf.depthwiseConv2d(x, tf.reshape(w, [kh, kw, out, 1]) as tf.Tensor4D, this.stride, pad);
+      const xs = tf.split(x, this.groups, 3) as tf.Tensor4D[];
+      const ws = tf.split(w, this.groups, 3);
+      return tf.concat(xs.map((xi, g) => tf.conv2d(xi, ws[g] as tf.Tensor4D, this.stride, pad)), 3);
+    });
   }
 }
 
