@@ -132,7 +132,8 @@ describe('zoo networks train', () => {
         const ce = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(out.logits)), 1)));
         // A term on every block output: a bias whose output only feeds convs into training-mode
         // BatchNorms (MobileNetV2's linear bottlenecks) would otherwise get an exactly zero gradient.
-        return tf.add(ce, tf.mul(0.01, tf.addN(out.features.blocks.map((b) => tf.mean(tf.square(b)))))) as tf.Scalar;
+        // (b − 1)², not b²: Σ d(b²)/db over a BN output is 2·N·β, zero at the initial β = 0.
+        return tf.add(ce, tf.mul(0.01, tf.addN(out.features.blocks.map((b) => tf.mean(tf.square(tf.sub(b, 1))))))) as tf.Scalar;
       }, net.parameters());
       for (const [pname, p] of net.namedParameters()) {
         let maxAbs = 0;
