@@ -6,7 +6,11 @@ Written for this repo from the architecture and loss descriptions in the project
 Key, student-query variant, SoftPool resizing; CE + 0.9*KL(T=4) + 200*AFD-RTK). It is a timing
 reference, not a numerical one: initialisations follow the same rules but are not the same draws.
 
-usage: python3 bench/torch_step.py --case resnet20|wrn_16_2|distill [--threads 2] [--batch 64]
+The cross-architecture students (vgg8, mobilenetv2, shufflev1, shufflev2) follow the layer lists in
+@rtkd/models' READMEs (RepDistiller's CIFAR variants): same layers, widths, strides and groups.
+
+usage: python3 bench/torch_step.py --case resnet20|wrn_16_2|distill|vgg8|mobilenetv2|shufflev1|shufflev2
+                                   [--threads 2] [--batch 64]
                                    [--steps 5] [--warmup 2] [--channels-last 1]
 Prints one line `RESULT {json}` with the median wall and process-CPU ms per step.
 """
@@ -122,7 +126,162 @@ class WideResNet(nn.Module):
         return acts[1:] + [final], self.fc(final.mean((2, 3)))
 
 
+def conv_bn(cin, cout, k, stride=1, groups=1, relu=True):
+    """Conv (no bias, padding k//2) + BN (+ ReLU)."""
+    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
+
+
+def channel_shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class Vgg(nn.Module):
+    """CIFAR VGG with BN: five blocks of 3x3 conv(+bias)-BN-ReLU, 2x2 max pool after the first three."""
+
+    def __init__(self, widths, classes=100):
+        super().__init__()
+        blocks, cin = [], 3
+        for block in widths:
+            layers = []
+            for w in block:
+                layers += [nn.Conv2d(cin, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+                cin = w
+            blocks.append(nn.Sequential(*layers))
+        self.blocks = nn.ModuleList(blocks)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        feats = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            feats.append(x)
+            if i < 3:
+                x = F.max_pool2d(x, 2)
+        return feats, self.fc(x.mean((2, 3)))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expansion):
+        super().__init__()
+        hidden = cin * expansion
+        self.body = nn.Sequential(conv_bn(cin, hidden, 1), conv_bn(hidden, hidden, 3, stride, hidden), conv_bn(hidden, cout, 1, relu=False))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2(nn.Module):
+    """Width 0.5, expansion 6, stride-2 stem; groups of inverted residuals; 1x1 conv to 1280."""
+
+    def __init__(self, classes=100, expansion=6, width=0.5):
+        super().__init__()
+        settings = [(1, 16, 1, 1), (expansion, 24, 2, 1), (expansion, 32, 3, 2), (expansion, 64, 4, 2),
+                    (expansion, 96, 3, 1), (expansion, 160, 3, 2), (expansion, 320, 1, 1)]
+        cin = int(32 * width)
+        self.stem = conv_bn(3, cin, 3, 2)
+        blocks = []
+        for t, c, n, s in settings:
+            for i in range(n):
+                blocks.append(InvertedResidual(cin, int(c * width), s if i == 0 else 1, t))
+                cin = int(c * width)
+        self.blocks = nn.ModuleList(blocks)
+        self.head = conv_bn(cin, 1280, 1)
+        self.fc = nn.Linear(1280, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats, self.fc(self.head(x).mean((2, 3)))
+
+
+class ShuffleV1Unit(nn.Module):
+    """Grouped 1x1, shuffle, depthwise 3x3, grouped 1x1; stride 2 concatenates a 3x3 average pool of the input."""
+
+    def __init__(self, cin, cout, stride, groups):
+        super().__init__()
+        mid = cout // 4
+        self.first_groups, self.stride = (1 if cin == 24 else groups), stride
+        self.a = conv_bn(cin, mid, 1, groups=self.first_groups)
+        self.b = conv_bn(mid, mid, 3, stride, mid)
+        self.c = conv_bn(mid, cout, 1, groups=groups, relu=False)
+
+    def forward(self, x):
+        y = self.c(self.b(channel_shuffle(self.a(x), self.first_groups)))
+        return F.relu(torch.cat([y, F.avg_pool2d(x, 3, 2, 1)], 1) if self.stride == 2 else y + x)
+
+
+class ShuffleV2Down(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        mid = cout // 2
+        self.left = nn.Sequential(conv_bn(cin, cin, 3, 2, cin, relu=False), conv_bn(cin, mid, 1))
+        self.right = nn.Sequential(conv_bn(cin, mid, 1), conv_bn(mid, mid, 3, 2, mid, relu=False), conv_bn(mid, mid, 1))
+
+    def forward(self, x):
+        return channel_shuffle(torch.cat([self.left(x), self.right(x)], 1), 2)
+
+
+class ShuffleV2Basic(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.half = channels // 2
+        h = self.half
+        self.branch = nn.Sequential(conv_bn(h, h, 1), conv_bn(h, h, 3, 1, h, relu=False), conv_bn(h, h, 1))
+
+    def forward(self, x):
+        return channel_shuffle(torch.cat([x[:, :self.half], self.branch(x[:, self.half:])], 1), 2)
+
+
+class ShuffleNet(nn.Module):
+    """1x1 stem to 24 channels, three stages starting with a stride-2 unit, optional 1x1 head conv."""
+
+    def __init__(self, version, classes=100):
+        super().__init__()
+        self.stem = conv_bn(3, 24, 1)
+        units, cin = [], 24
+        if version == 1:
+            for width, n in ((240, 4), (480, 8), (960, 4)):
+                for i in range(n):
+                    units.append(ShuffleV1Unit(cin, width - cin if i == 0 else width, 2 if i == 0 else 1, 3))
+                    cin = width
+            self.head = nn.Identity()
+        else:
+            for width, n in ((116, 3), (232, 7), (464, 3)):
+                units.append(ShuffleV2Down(cin, width))
+                units += [ShuffleV2Basic(width) for _ in range(n)]
+                cin = width
+            self.head = conv_bn(cin, 1024, 1)
+            cin = 1024
+        self.units = nn.ModuleList(units)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        feats = []
+        for unit in self.units:
+            x = unit(x)
+            feats.append(x)
+        return feats, self.fc(self.head(x).mean((2, 3)))
+
+
+STUDENTS = {
+    'vgg8': lambda: Vgg([[64], [128], [256], [512], [512]]),
+    'mobilenetv2': MobileNetV2,
+    'shufflev1': lambda: ShuffleNet(1),
+    'shufflev2': lambda: ShuffleNet(2),
+}
+
+
 def make_net(name):
+    if name in STUDENTS:
+        return STUDENTS[name]()
     if name == 'resnet20':
         return ResNet(20)
     if name.startswith('wrn_'):
@@ -220,7 +379,7 @@ def build_case(case, batch, channels_last):
     y = torch.randint(0, 100, (batch,))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     x = x.contiguous(memory_format=fmt)
-    if case in ('resnet20', 'wrn_16_2'):
+    if case in ('resnet20', 'wrn_16_2') or case in STUDENTS:
         net = make_net(case).to(memory_format=fmt)
         net.train()
         opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)

@@ -14,7 +14,8 @@ import { installProfiler, median, printMarkdownTable, resultOf, runNodeChild } f
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
                     (distill = WRN-40-2 teacher forward + WRN-16-2 student forward/backward,
-                     CE + 0.9·KL(T=4) + 200·AFD-RTK, SGD on student and loss module)
+                     CE + 0.9·KL(T=4) + 200·AFD-RTK, SGD on student and loss module);
+                    also the cross-architecture students vgg8, mobilenetv2, shufflev1, shufflev2
   --threads N       threads for both engines (default 2)
   --steps N         timed steps per engine and case; the table shows medians (default 5)
   --warmup N        untimed steps first (default 2)
@@ -44,7 +45,13 @@ const CASES = {
   resnet20: 'ResNet-20, batch B: forward + backward + SGD',
   wrn_16_2: 'WRN-16-2, batch B: forward + backward + SGD',
   distill: 'WRN-40-2 → WRN-16-2, AFD-RTK + KD: teacher fwd, student fwd+bwd, module update',
+  vgg8: 'VGG-8 (BN), batch B: forward + backward + SGD',
+  mobilenetv2: 'MobileNetV2 (RepDistiller, width 0.5), batch B: forward + backward + SGD',
+  shufflev1: 'ShuffleNetV1 (groups 3), batch B: forward + backward + SGD',
+  shufflev2: 'ShuffleNetV2 (1×), batch B: forward + backward + SGD',
 };
+/** Cases that train one network alone with cross-entropy. */
+const SINGLE_NETWORK = new Set(['resnet20', 'wrn_16_2', 'vgg8', 'mobilenetv2', 'shufflev1', 'shufflev2']);
 const INSTALL_TORCH = 'PyTorch is missing: install it with `sudo apt-get install python3-torch` (Debian/Ubuntu), or point --python / RTKD_PYTHON at a python3 that has torch.';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -193,7 +200,7 @@ async function runRtkdChild(name) {
 /** A function running one training step of `name` and returning the loss. */
 function buildStep(name, { core, models, losses, train, tf }, x, labels) {
   const lr = 0.05;
-  if (name === 'resnet20' || name === 'wrn_16_2') {
+  if (SINGLE_NETWORK.has(name)) {
     const net = models.createModel(name, { numClasses: 100, seed: 0 });
     const sgd = new train.Sgd(net.namedParameters().map(([key, variable]) => ({ key, variable })), { momentum: 0.9, weightDecay: 0 });
     return () => tf.tidy(() => {

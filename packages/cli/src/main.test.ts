@@ -30,6 +30,8 @@ describe('rtkd', () => {
 
   it('prints models with parameter counts and losses with taps and weights', async () => {
     expect((await cli('models')).out).toMatch(/\| resnet20 +\| resnet +\| 272,474 +\| 278,324 +\|/);
+    // fixtures/golden/models/param_counts_zoo.json (RepDistiller's counts)
+    expect((await cli('models')).out).toMatch(/\| shufflev1 +\| shufflev1 +\| 862,768 +\| 949,258 +\| ShuffleV1 +\|/);
     const losses = await cli('losses');
     for (const name of ['kd', 'afd', 'afd-rtk', 'crd']) expect(losses.out).toContain(`| ${name} `);
     expect(losses.out).toMatch(/\| at +\| stages +\| 1000 +\|/);

@@ -108,7 +108,7 @@ describe('fsp: the loss definition', () => {
     const create = () => flowOfSolutionProcedure.create(
       shapes([[2, 32, 32, 16], [2, 32, 32, 16], [2, 16, 16, 32]], [[2, 32, 32, 16], [2, 32, 32, 32], [2, 16, 16, 64]]),
       { ...flowOfSolutionProcedure.defaults }, { rng: new Rng(1) });
-    expect(create).toThrow('fsp: student stages[0] [2, 32, 32, 16] has 16 channels but teacher stages[0] [2, 32, 32, 32] has 32; FSP needs equal channel counts');
+    expect(create).toThrow('fsp: not applicable to this pair: student stages[0] [2, 32, 32, 16] has 16 channels but teacher stages[0] [2, 32, 32, 32] has 32; FSP needs equal channel counts');
   });
 
   it('fsp: the init stage trains the student on the FSP loss of [stem, ...stages]; the main stage adds 0', () => {

@@ -63,12 +63,12 @@ function assertFspShapes(shapes: LossShapes): void {
   const s = fspTaps(shapes.student.features);
   const t = fspTaps(shapes.teacher.features);
   const names = TAP_NAMES(s.length - 1);
-  if (s.length !== t.length) throw new Error(`fsp: student has ${s.length - 1} stages but teacher has ${t.length - 1}`);
+  if (s.length !== t.length) throw new Error(`fsp: not applicable to this pair: the student has ${s.length - 1} stages but the teacher ${t.length - 1}`);
   s.forEach((shape, i) => {
     assertRank(shape, 4, `fsp: student ${names[i]}`);
     assertRank(t[i]!, 4, `fsp: teacher ${names[i]}`);
     if (shape[3] !== t[i]![3]) {
-      throw new Error(`fsp: student ${names[i]} [${shape.join(', ')}] has ${shape[3]} channels but teacher ${names[i]} [${t[i]!.join(', ')}] has ${t[i]![3]}; FSP needs equal channel counts`);
+      throw new Error(`fsp: not applicable to this pair: student ${names[i]} [${shape.join(', ')}] has ${shape[3]} channels but teacher ${names[i]} [${t[i]!.join(', ')}] has ${t[i]![3]}; FSP needs equal channel counts`);
     }
   });
 }

@@ -13,3 +13,14 @@ export class Wrapper<M extends Module> extends Module {
     this.inner = this.addModule(name, inner);
   }
 }
+
+/**
+ * Modules under given names, e.g. the entries of a PyTorch `Sequential` that hold parameters when
+ * the parameter-free ones (ReLU) are left out: `conv.0`, `conv.1`, `conv.3`, …
+ */
+export class NamedModules extends Module {
+  constructor(entries: readonly (readonly [string, Module])[]) {
+    super();
+    for (const [name, module] of entries) this.addModule(name, module);
+  }
+}

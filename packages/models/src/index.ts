@@ -1,13 +1,15 @@
 /**
- * Browser-safe (imports nothing from `node:`); weight files are in `@rtkd/models/node`.
- *
- * @rtkd/models: the CIFAR ResNets and Wide ResNets of the knowledge-distillation literature
- * (RepDistiller, AFD) for TensorFlow.js, NHWC, with named feature taps and PyTorch weight import.
+ * @rtkd/models: the CIFAR networks of the knowledge-distillation literature (RepDistiller's zoo:
+ * ResNets, Wide ResNets, VGG, MobileNetV2, ShuffleNetV1/V2, ResNet-50; AFD's WRN-28-2) for
+ * TensorFlow.js, NHWC, with named feature taps and PyTorch weight import. Browser-safe (imports
+ * nothing from `node:`); weight files are in `@rtkd/models/node`.
  */
 export {
   MODEL_NAMES,
   MODEL_SPECS,
+  MODEL_ALIASES,
   isModelName,
+  resolveModelName,
   modelSpec,
   blocksPerStage,
   stageWidths,
@@ -18,6 +20,7 @@ export {
   type ResNetSpec,
   type WideResNetSpec,
 } from './specs.js';
+export type { VggSpec, MobileNetV2Spec, ShuffleNetV1Spec, ShuffleNetV2Spec, BottleneckResNetSpec } from './zoo-specs.js';
 export { createModel, listModels, assertModelName, type CreateModelOptions, type ModelInfo } from './registry.js';
 export {
   registerModel,
@@ -33,7 +36,12 @@ export {
 export { Network, tapShapes, type ForwardOptions } from './network.js';
 export { ResNet } from './resnet.js';
 export { WideResNet } from './wrn.js';
-export { ModuleList, Wrapper } from './containers.js';
+export { Vgg } from './vgg.js';
+export { MobileNetV2 } from './mobilenetv2.js';
+export { ShuffleNetV1, ShuffleNetV2 } from './shufflenet.js';
+export { BottleneckResNet } from './resnet-bottleneck.js';
+export { GroupedConv2d, channelShuffle, avgPoolCountingPad, type GroupedConv2dOptions } from './layers.js';
+export { ModuleList, Wrapper, NamedModules } from './containers.js';
 export {
   TAP_ROLES,
   flattenTaps,

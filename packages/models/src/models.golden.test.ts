@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadSafetensors } from '@rtkd/core/node';
-import { expectArrayClose, type GoldenArray, goldenPaths, TOLERANCE } from '@rtkd/testing';
+import { expectArrayClose, type GoldenArray, goldenFiles, goldenPaths, TOLERANCE } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countModelParameters, createModel, disposeOutput, modelSpec } from './index.js';
 import { loadWeights } from './node/index.js';
@@ -19,7 +19,7 @@ interface NetworkCase {
   feature_shapes_nhwc: number[][];
 }
 
-const cases = goldenPaths('models/resnet8.json', 'models/resnet20.json', 'models/wrn_16_1.json')
+const cases = goldenFiles('models', /\.json$/)
   .map((path) => ({ path, data: JSON.parse(readFileSync(path, 'utf8')) as Partial<NetworkCase> }))
   .filter(({ data }) => data.weights_file !== undefined);
 

@@ -15,7 +15,7 @@ const std = (xs: number[]) => {
 
 describe('createModel', () => {
   it('rejects unknown names and bad class counts', () => {
-    expect(() => createModel('vgg8')).toThrow(/unknown model 'vgg8'; known models: .*resnet20/);
+    expect(() => createModel('vgg9')).toThrow(/unknown model 'vgg9'; known models: .*resnet20/);
     expect(() => createModel('resnet8', { numClasses: 0 })).toThrow(/numClasses must be a positive integer/);
   });
 

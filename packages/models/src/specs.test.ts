@@ -24,6 +24,8 @@ describe('model specs', () => {
     const rows = listModels();
     expect(rows.map((r) => r.name)).toEqual([...MODEL_NAMES]);
     const resnet20 = rows.find((r) => r.name === 'resnet20');
-    expect(resnet20).toEqual({ name: 'resnet20', family: 'resnet', depth: 20, params: { 10: 272_474, 100: 278_324 } });
+    expect(resnet20).toEqual({ name: 'resnet20', family: 'resnet', depth: 20, aliases: [], params: { 10: 272_474, 100: 278_324 } });
+    // fixtures/golden/models/param_counts_zoo.json: RepDistiller's MobileNetV2 (mobile_half)
+    expect(rows.find((r) => r.name === 'mobilenetv2')).toEqual({ name: 'mobilenetv2', family: 'mobilenetv2', depth: undefined, aliases: ['MobileNetV2', 'mobile_half'], params: { 10: 697_546, 100: 812_836 } });
   });
 });

@@ -69,7 +69,9 @@ export const GOLDEN_FILES = [
   'losses/rkd.json',
   'losses/sp.json',
   'losses/vid.json',
+  'models/generate_zoo.py',
   'models/param_counts.json',
+  'models/param_counts_zoo.json',
   'models/resnet20.json',
   'models/resnet20.safetensors',
   'models/resnet20_features.safetensors',
@@ -79,6 +81,30 @@ export const GOLDEN_FILES = [
   'models/wrn_16_1.json',
   'models/wrn_16_1.safetensors',
   'models/wrn_16_1_features.safetensors',
+  'models/zoo_mobilenetv2.json',
+  'models/zoo_mobilenetv2_taps.safetensors',
+  'models/zoo_resnet50.json',
+  'models/zoo_resnet50_taps.safetensors',
+  'models/zoo_shufflev1.json',
+  'models/zoo_shufflev1_taps.safetensors',
+  'models/zoo_shufflev2.json',
+  'models/zoo_shufflev2_taps.safetensors',
+  'models/zoo_vgg11.json',
+  'models/zoo_vgg11_taps.safetensors',
+  'models/zoo_vgg13.json',
+  'models/zoo_vgg13_taps.safetensors',
+  'models/zoo_vgg16.json',
+  'models/zoo_vgg16_taps.safetensors',
+  'models/zoo_vgg19.json',
+  'models/zoo_vgg19_taps.safetensors',
+  'models/zoo_vgg8.json',
+  'models/zoo_vgg8_taps.safetensors',
+  'models/zoo_wrn_16_4.json',
+  'models/zoo_wrn_16_4_taps.safetensors',
+  'models/zoo_wrn_28_4.json',
+  'models/zoo_wrn_28_4_taps.safetensors',
+  'models/zoo_wrn_40_4.json',
+  'models/zoo_wrn_40_4_taps.safetensors',
   'softpool/softpool2d.json',
 ] as const;
 
@@ -114,6 +140,24 @@ export function goldenPaths(...names: GoldenFileName[]): string[] {
     else if (!subsetAllowed) throw new MissingGoldenFileError(path);
   }
   return paths;
+}
+
+/**
+ * Every golden file of `subdir` (e.g. `models`) whose name matches `pattern`, sorted: tests loop
+ * over what the directory holds, so other cases dropped into `$RTKD_GOLDEN_DIR` run too. In the
+ * repository's `fixtures/golden`, a {@link GOLDEN_FILES} entry of `subdir` matching `pattern` that
+ * is missing throws a {@link MissingGoldenFileError} naming it.
+ */
+export function goldenFiles(subdir: string, pattern: RegExp = /\.json$/): string[] {
+  const dir = join(goldenDir(), subdir);
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)).sort() : [];
+  if (!process.env.RTKD_GOLDEN_DIR) {
+    for (const listed of GOLDEN_FILES) {
+      const name = listed.slice(subdir.length + 1);
+      if (listed.startsWith(`${subdir}/`) && !name.includes('/') && pattern.test(name) && !found.includes(name)) throw new MissingGoldenFileError(join(dir, name));
+    }
+  }
+  return found.map((f) => join(dir, f));
 }
 
 /** The files in the repository's `fixtures/golden` (relative paths, sorted), for the completeness check. */

@@ -7,6 +7,7 @@
 export {
   goldenDir,
   goldenPaths,
+  goldenFiles,
   repositoryGoldenListing,
   GOLDEN_FILES,
   REPOSITORY_GOLDEN_DIR,

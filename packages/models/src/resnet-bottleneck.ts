@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchNorm, Conv2d, Linear, Module, type Rng } from '@rtkd/core';
+import { ModuleList } from './containers.js';
+import { globalAvgPool } from './layers.js';
+import { Network } from './network.js';
+import type { NetworkOutput } from './taps.js';
+import { BOTTLENECK_EXPANSION, BOTTLENECK_PLANES, type BottleneckResNetSpec } from './zoo-specs.js';
+
+/** The projection shortcut `shortcut = Sequential(Conv2d 1×1 stride s, BatchNorm2d)`: names `0.weight`, `1.*`. */
+class Shortcut extends Module {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm;
+
+  constructor(inChannels: number, outChannels: number, stride: number, rng: Rng) {
+    super();
+    this.conv = this.addModule('0', new Conv2d(inChannels, outChannels, 1, rng, { stride, padding: 'valid' }));
+    this.bn = this.addModule('1', new BatchNorm(outChannels));
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x), training);
+  }
+}
+
+/** The bottleneck: 1×1-BN-ReLU, 3×3 (stride s)-BN-ReLU, 1×1 (4× planes)-BN, plus the shortcut, then ReLU. */
+class Bottleneck extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm;
+  readonly conv3: Conv2d;
+  readonly bn3: BatchNorm;
+  readonly shortcut: Shortcut | undefined;
+
+  constructor(inChannels: number, planes: number, stride: number, rng: Rng) {
+    super();
+    const out = planes * BOTTLENECK_EXPANSION;
+    this.conv1 = this.addModule('conv1', new Conv2d(inChannels, planes, 1, rng.fork('conv1'), { padding: 'valid' }));
+    this.bn1 = this.addModule('bn1', new BatchNorm(planes));
+    this.conv2 = this.addModule('conv2', new Conv2d(planes, planes, 3, rng.fork('conv2'), { stride, padding: 1 }));
+    this.bn2 = this.addModule('bn2', new BatchNorm(planes));
+    this.conv3 = this.addModule('conv3', new Conv2d(planes, out, 1, rng.fork('conv3'), { padding: 'valid' }));
+    this.bn3 = this.addModule('bn3', new BatchNorm(out));
+    this.shortcut = stride !== 1 || inChannels !== out ? this.addModule('shortcut', new Shortcut(inChannels, out, stride, rng.fork('shortcut'))) : undefined;
+  }
+
+  /** Returns the block output (after the final ReLU) and the sum before it. */
+  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; preact: tf.Tensor4D } {
+    let h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
+    h = this.bn2.apply(this.conv2.apply(h), training, { relu: true });
+    h = this.bn3.apply(this.conv3.apply(h), training);
+    const preact = tf.add(h, this.shortcut ? this.shortcut.apply(x, training) : x) as tf.Tensor4D;
+    return { out: tf.relu(preact), preact };
+  }
+}
+
+/**
+ * RepDistiller's bottleneck ResNet (`models/resnetv2.py`, `ResNet50` = [3, 4, 6, 3]) for CIFAR:
+ * 3×3 stride-1 stem conv-BN-ReLU (no max pool), four stages (64/128/256/512 planes ×4, strides
+ * 1, 2, 2, 2), global average pooling, `linear`. Conv weights Kaiming-normal (fan_out), BN γ = 1,
+ * β = 0, the classifier has PyTorch's default init.
+ */
+export class BottleneckResNet extends Network {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly stages: readonly ModuleList<Bottleneck>[];
+  readonly linear: Linear;
+
+  constructor(name: string, spec: BottleneckResNetSpec, numClasses: number, rng: Rng) {
+    super(name, 'resnet-bottleneck', numClasses);
+    this.conv1 = this.addModule('conv1', new Conv2d(3, 64, 3, rng.fork('conv1'), { padding: 1 }));
+    this.bn1 = this.addModule('bn1', new BatchNorm(64));
+    let inChannels = 64;
+    this.stages = spec.blocks.map((n, s) => {
+      const planes = BOTTLENECK_PLANES[s]!;
+      const blocks = Array.from({ length: n }, (_, b) => {
+        const block = new Bottleneck(inChannels, planes, b === 0 && s > 0 ? 2 : 1, rng.fork(`layer${s + 1}.${b}`));
+        inChannels = planes * BOTTLENECK_EXPANSION;
+        return block;
+      });
+      return this.addModule(`layer${s + 1}`, new ModuleList(blocks));
+    });
+    this.linear = this.addModule('linear', new Linear(inChannels, numClasses, rng.fork('linear')));
+  }
+
+  protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
+    const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
+    const stages: tf.Tensor4D[] = [];
+    const preactStages: tf.Tensor4D[] = [];
+    const blocks: tf.Tensor4D[] = [];
+    let h = stem;
+    for (const stage of this.stages) {
+      let preact = h;
+      for (const block of stage.items) {
+        ({ out: h, preact } = block.apply(h, training));
+        blocks.push(h);
+      }
+      stages.push(h);
+      preactStages.push(preact);
+    }
+    const pool = globalAvgPool(h);
+    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, stages, preactStages, blocks, pool } };
+  }
+}
