@@ -13,6 +13,8 @@ export type {
   LossShapes,
   CreateContext,
   InitStage,
+  AttentionProbe,
+  AttentionRecord,
 } from './types.js';
 export { l2Normalize, upsampleNearest, adaptiveAvgPool, spatialAttention, crossEntropy, assertRank } from './ops.js';
 export { KD, knowledgeDistillation, klDistillation, type KdOptions } from './kd.js';
@@ -85,7 +87,11 @@ export {
   afd,
   AfdModule,
   afdForward,
+  afdSelect,
   afdLoss,
+  AFD_LAYER_DEFAULTS,
+  afdDefaultLayers,
+  type AfdForwardOptions,
   createAfdLoss,
   afdSoftmaxSelector,
   type AfdOptions,
@@ -98,6 +104,7 @@ export {
 export {
   AFD_AVERAGE_POOLING,
   afdLogits,
+  attentionEntropy,
   attentionLossTerms,
   pairDistances,
   studentBilinearKeys,
@@ -108,4 +115,5 @@ export {
   type AfdPooling,
   type UniqueTeacherShapes,
 } from './afd-ops.js';
+export { createAfdProbe, type AfdLayers } from './afd-probe.js';
 export { AfdAttention, AfdStudentTransform, AfdTeacherTransform, LinearBnRelu, AfdModuleList } from './afd-modules.js';
