@@ -1,5 +1,6 @@
 import { entryToTensor, loadSafetensors, type Module, type SafetensorsEntry, saveSafetensors, tensorToEntry } from '@rtkd/core';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { AttentionRow } from './attention.js';
 import type { EpochTotals, MetricsRow } from './metrics.js';
 import type { Sgd } from './sgd.js';
 
@@ -32,6 +33,8 @@ export interface TrainingPosition {
   elapsedSeconds: number;
   /** Hash of the resolved configuration the run was started with. */
   configHash: string;
+  /** The `attention.jsonl` rows so far (losses with an attention probe). */
+  attention?: AttentionRow[];
   /** JSON state of losses that keep state outside their module's tensors (see {@link StatefulLoss}), by loss name. */
   lossStates?: Record<string, unknown>;
 }
