@@ -26,10 +26,12 @@ function step(loss: RtkLoss, training = true): number {
 }
 
 describe('afd-rtk definition', () => {
-  it('afd-rtk: defaults follow AFD (β 200, α 0.9, qk 128) with the student-query selector, k = 0.5 and SoftPool resizing', () => {
+  it('afd-rtk: defaults follow AFD (β 200, α 0.9, qk 128, AFD mass) with the ablation\'s best reading: teacher-layer, k = 0.5, average pooling', () => {
     expect(afdRtk.name).toBe('afd-rtk');
     expect(afdRtk.taps).toEqual(['blocks']);
-    expect(afdRtk.defaults).toMatchObject({ weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'student-query', k: 0.5, pool: 'softpool', descriptorPool: 'avg' });
+    expect(afdRtk.defaults).toMatchObject({
+      weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'avg', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
+    });
   });
 
   it('afd-rtk: rejects k outside the candidate range with the accepted range in the message', () => {
@@ -54,7 +56,7 @@ describe('afd-rtk definition', () => {
 
 describe('afd-rtk training step', () => {
   it('afd-rtk student-query k=0.5: each student keeps ⌈0.5·T⌉ = 2 teachers, weights sum to 1 over them, read out after the step', () => {
-    const loss = make({ recordAttention: true });
+    const loss = make({ selector: 'student-query', recordAttention: true });
     expect(loss.lastAttention()).toBeUndefined();
     step(loss);
     const last = loss.lastAttention()!;

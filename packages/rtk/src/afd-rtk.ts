@@ -17,11 +17,11 @@ export const AFD_RTK = 'afd-rtk';
 
 /** Options of `afd-rtk` (AFD's plus the key selection). */
 export interface AfdRtkOptions extends AfdOptions {
-  /** Which reading of RTK's top-k (default `student-query`). */
+  /** Which reading of RTK's top-k (default `teacher-layer`, the ablation's best). */
   selector: RtkVariant;
   /** How many candidates the top-k keeps (default 0.5 of them). */
   k: KSpec;
-  /** How student maps are shrunk to teacher sizes (default `softpool`; AFD: `avg`). */
+  /** How student maps are shrunk to teacher sizes (default `avg`, AFD's; the ablation's best). */
   pool: RtkPool;
   /** How channel descriptors for queries/keys are formed (default `avg`, AFD's GAP). */
   descriptorPool: RtkPool;
@@ -121,10 +121,10 @@ export function rtkSelector(variant: RtkVariant, k: KSpec, options: RtkSelectorO
  */
 export const afdRtk: LossDefinition<AfdRtkOptions> = {
   name: AFD_RTK,
-  description: 'AFD with a Representative Teacher Key: top-k key selection on the attention, SoftPool resizing (Yang et al. 2022)',
+  description: 'AFD with a Representative Teacher Key: top-k selection of the representative teacher features on the attention (Yang et al. 2022)',
   taps: ['blocks'],
   defaults: {
-    weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'student-query', k: 0.5, pool: 'softpool', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
+    weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'avg', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
   },
   create(shapes, options, context): RtkLoss {
     const variant = options.selector;
