@@ -3,7 +3,7 @@
 // phase 1 runs each selector at several k with average pooling (AFD's) and the AFD-mass rescaling, plus AFD
 // and the student alone; phase 2 runs the pooling variants (SoftPool on raw maps, SoftPool with
 // scale-free weights) at AFD's reading (teacher-query, k = all) and at phase 1's best RTK reading,
-// and the old default exactly (student-query, k = 0.5, SoftPool, raw mass).
+// and the old default exactly (student-query, k = 0.5, SoftPool, raw mass); then spatial, k = 0.5.
 // One run directory per (cell, seed) under --out; finished runs are reused (their summary.json),
 // killed ones resume. Prints a Markdown table of mean ± std over the seeds and writes it to
 // <out>/table.md and <out>/table.json; --table-only prints the table of the runs finished so far.
@@ -68,7 +68,7 @@ const phase1 = [
   ...[1, 0.5, 'all'].map((k) => rtkCell('student-query', k)),
   ...[1, 0.5].map((k) => rtkCell('teacher-layer', k)),
   ...[1, 2].map((k) => rtkCell('teacher-query', k)),
-  ...[4, 0.5].map((k) => rtkCell('spatial', k)),
+  rtkCell('spatial', 4),
 ];
 
 const results = new Map();
@@ -104,6 +104,8 @@ const phase2 = [
   ...['softpool', 'softpool-norm'].map((pool) => rtkCell(best.selector, best.k, pool)),
 ];
 await runCells(phase2, teacher);
+// Last, as it is the slowest cell (a top-k over 1,024 positions per teacher map and sample).
+await runCells([rtkCell('spatial', 0.5)], teacher);
 
 const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
 const rows = [...results.values()].filter((r) => r.summaries.length > 0).map((r) => ({

@@ -26,11 +26,11 @@ function step(loss: RtkLoss, training = true): number {
 }
 
 describe('afd-rtk definition', () => {
-  it('afd-rtk: defaults follow AFD (β 200, α 0.9, qk 128, AFD mass) with the ablation\'s best reading: teacher-layer, k = 0.5, average pooling', () => {
+  it('afd-rtk: defaults follow AFD (β 200, α 0.9, qk 128, AFD mass) with the ablation\'s best reading: teacher-layer, k = 0.5, SoftPool resizing', () => {
     expect(afdRtk.name).toBe('afd-rtk');
     expect(afdRtk.taps).toEqual(['blocks']);
     expect(afdRtk.defaults).toMatchObject({
-      weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'avg', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
+      weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'softpool', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
     });
   });
 

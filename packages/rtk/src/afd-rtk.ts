@@ -21,7 +21,7 @@ export interface AfdRtkOptions extends AfdOptions {
   selector: RtkVariant;
   /** How many candidates the top-k keeps (default 0.5 of them). */
   k: KSpec;
-  /** How student maps are shrunk to teacher sizes (default `avg`, AFD's; the ablation's best). */
+  /** How student maps are shrunk to teacher sizes (default `softpool`, the ablation's best; AFD: `avg`). */
   pool: RtkPool;
   /** How channel descriptors for queries/keys are formed (default `avg`, AFD's GAP). */
   descriptorPool: RtkPool;
@@ -124,7 +124,7 @@ export const afdRtk: LossDefinition<AfdRtkOptions> = {
   description: 'AFD with a Representative Teacher Key: top-k selection of the representative teacher features on the attention (Yang et al. 2022)',
   taps: ['blocks'],
   defaults: {
-    weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'avg', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
+    weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'softpool', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
   },
   create(shapes, options, context): RtkLoss {
     const variant = options.selector;
