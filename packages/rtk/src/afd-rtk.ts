@@ -121,7 +121,7 @@ export function rtkSelector(variant: RtkVariant, k: KSpec, options: RtkSelectorO
  */
 export const afdRtk: LossDefinition<AfdRtkOptions> = {
   name: AFD_RTK,
-  description: 'AFD with a Representative Teacher Key: top-k selection of the representative teacher features on the attention (Yang et al. 2022)',
+  description: 'AFD with a Representative Teacher Key: top-k selection of the representative teacher features on the attention, SoftPool resizing (Yang et al. 2022)',
   taps: ['blocks'],
   defaults: {
     weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'softpool', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
