@@ -122,3 +122,16 @@ function layerAt<M>(items: readonly M[], index: number): M {
   if (!layer) throw new Error(`afd: no layer for feature ${index} (the module has ${items.length}); were the feature lists built for other networks?`);
   return layer;
 }
+
+/**
+ * Per-sample mean entropy (nats) of the distributions along `axis` of `p` `[b, T, S]` (2: rows over
+ * students, 1: columns over teachers); distributions with no mass (dropped rows) are left out.
+ */
+export function attentionEntropy(p: tf.Tensor3D, axis: 1 | 2 = 2): tf.Tensor1D {
+  return tf.tidy(() => {
+    const plogp = tf.mul(p, tf.log(tf.maximum(p, 1e-30)));
+    const entropy = tf.neg(tf.sum(plogp, axis)); // [b, n]
+    const live = tf.cast(tf.greater(tf.sum(p, axis), 0.5), 'float32');
+    return tf.div(tf.sum(tf.mul(entropy, live), 1), tf.maximum(tf.sum(live, 1), 1)) as tf.Tensor1D;
+  });
+}

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AFD, AfdModule, afd, afdLoss } from './afd.js';
+import { AFD, AfdModule, afd, afdDefaultLayers, afdLoss, createAfdLoss } from './afd.js';
 import type { LossContext, LossShapes } from './types.js';
 
 beforeAll(async () => {
@@ -17,6 +17,37 @@ const features = (shapes: number[][], seed: number) => shapes.map((s, i) => tf.t
 const contextOf = (training: boolean): LossContext =>
   ({ student: { features: { blocks: features(STUDENT, 1) } }, teacher: { features: { blocks: features(TEACHER, 11) } }, labels: tf.tensor1d([0, 1], 'int32'), epoch: 0, training }) as unknown as LossContext;
 const disposeContext = (ctx: LossContext) => tf.dispose([...ctx.student.features.blocks, ...ctx.teacher.features.blocks, ctx.labels]);
+
+describe('afd layer defaults', () => {
+  // resnet110's 54 blocks, 18 per stage; AFD's LAYER['resnet110'] = 2, 4, …, 54 counted from the stem.
+  const resnet110 = [...Array(18).fill([1, 32, 32, 16]), ...Array(18).fill([1, 16, 16, 32]), ...Array(18).fill([1, 8, 8, 64])] as number[][];
+  const resnet20 = [...Array(3).fill([1, 32, 32, 16]), ...Array(3).fill([1, 16, 16, 32]), ...Array(3).fill([1, 8, 8, 64])] as number[][];
+
+  it('afd: a resnet110 teacher uses every second block (T = 27: blocks 1, 3, …, 53), a resnet56-size list all of them', () => {
+    const loss = afd.create(shapesOf(resnet20, resnet110), { ...afd.defaults, qkDim: 8 }, { rng: new Rng(1), models: { student: 'resnet20', teacher: 'resnet110' } }) as ReturnType<typeof createAfdLoss>;
+    expect(loss.module.attention.pT.shape).toEqual([27, 8]);
+    expect(loss.module.attention.pS.shape).toEqual([9, 8]);
+    const ctx = {
+      student: { features: { blocks: resnet20.map((s) => tf.ones(s)) } },
+      teacher: { features: { blocks: resnet110.map((s) => tf.ones(s)) } },
+      labels: tf.tensor1d([0], 'int32'),
+      epoch: 0,
+      training: false,
+    } as unknown as LossContext;
+    loss.probe!.begin();
+    loss.probe!.observe(ctx);
+    const { teacherTaps, studentTaps } = loss.probe!.end();
+    expect(teacherTaps).toEqual(Array.from({ length: 27 }, (_, i) => `block${2 * i + 1}`));
+    expect(studentTaps).toEqual(Array.from({ length: 9 }, (_, i) => `block${i}`));
+    disposeContext(ctx);
+    loss.dispose();
+    const explicit = afd.create(shapesOf(resnet20, resnet110), { ...afd.defaults, qkDim: 8, teacherLayers: [0, 53] }, { rng: new Rng(1), models: { student: 'resnet20', teacher: 'resnet110' } }) as ReturnType<typeof createAfdLoss>;
+    expect(explicit.module.attention.pT.shape).toEqual([2, 8]);
+    explicit.dispose();
+    expect(afdDefaultLayers('resnet56', 27)).toEqual(Array.from({ length: 27 }, (_, i) => i));
+    expect(afdDefaultLayers(undefined, 3)).toEqual([0, 1, 2]);
+  });
+});
 
 describe('afd definition', () => {
   it('afd: registry entry reads blocks, defaults β 200, α 0.9, γ 1, qk_dim 128', () => {

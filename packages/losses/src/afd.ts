@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module, type Rng } from '@rtkd/core';
 import { AfdAttention } from './afd-modules.js';
+import { createAfdProbe } from './afd-probe.js';
 import {
   AFD_AVERAGE_POOLING,
   type AfdPooling,
@@ -30,6 +31,8 @@ export interface AfdSelectorInput {
   uniqueIndex: readonly number[];
   /** False in evaluation. */
   training: boolean;
+  /** Current epoch, from 0 (schedules such as RTK's k warm-up); absent means 0. */
+  epoch?: number;
 }
 
 /** A selector's answer: the weights and distances whose products make the loss terms. */
@@ -38,6 +41,12 @@ export interface AfdSelection {
   attention: tf.Tensor3D;
   /** `[b, T, S]` distances between student map s and teacher map t. */
   distances: tf.Tensor3D;
+  /** For recording: `[b, T, S]` attention weights as displayed (default `attention`), e.g. before a rescaling. */
+  weights?: tf.Tensor3D;
+  /** For recording: `[b, T, S]` 1 where the pair is distilled (default all 1). */
+  kept?: tf.Tensor3D;
+  /** For recording: `[b]` mean entropy (nats) of each sample's attention distributions (default: rows of `weights` over s). */
+  entropy?: tf.Tensor1D;
 }
 
 /**
@@ -107,32 +116,51 @@ export interface AfdResult {
  * `selector` says otherwise. BatchNorm layers use batch statistics (and update their running
  * statistics) when `training`.
  */
-export function afdForward(module: AfdModule, student: readonly tf.Tensor4D[], teacher: readonly tf.Tensor4D[], options: { training: boolean; selector?: AfdSelector }): AfdResult {
-  checkFeatures(module, student, teacher);
-  const { training } = options;
-  const selector = options.selector ?? afdSoftmaxSelector;
+export function afdForward(module: AfdModule, student: readonly tf.Tensor4D[], teacher: readonly tf.Tensor4D[], options: AfdForwardOptions): AfdResult {
   const [loss, terms] = tf.tidy(() => {
-    const { attention, pooling } = module;
-    const query = teacherQueries(attention.teacher, teacher, training, pooling);
-    const bilinearKey = studentBilinearKeys(attention.student, student, teacher.length, training, pooling);
-    const logits = afdLogits(bilinearKey, query, attention.pT as tf.Tensor2D, attention.pS as tf.Tensor2D);
-    const sizes = module.uniqueShapes.map(([h, w]) => [h, w] as [number, number]);
-    const selection = selector({
-      logits,
-      teacherValues: teacherValues(teacher),
-      studentValues: studentValues(student, sizes, pooling),
-      uniqueIndex: module.uniqueIndex,
-      training,
-    });
+    const selection = afdSelect(module, student, teacher, options);
     const t = attentionLossTerms(selection.attention, selection.distances);
     return [tf.sum(t) as tf.Scalar, t];
   });
   return { loss, terms };
 }
 
+/** Options of {@link afdForward}. */
+export interface AfdForwardOptions {
+  /** BatchNorm in training mode (batch statistics, running-statistics update). */
+  training: boolean;
+  /** The attention/selection rule (default AFD's softmax over students). */
+  selector?: AfdSelector;
+  /** Current epoch from 0, passed to the selector (default 0). */
+  epoch?: number;
+}
+
+/**
+ * The selector's answer on AFD's logits and values (runs inside the caller's tidy/tape): the
+ * shared front half of {@link afdForward} and the attention probe.
+ */
+export function afdSelect(module: AfdModule, student: readonly tf.Tensor4D[], teacher: readonly tf.Tensor4D[], options: AfdForwardOptions): AfdSelection {
+  checkFeatures(module, student, teacher);
+  const { training } = options;
+  const selector = options.selector ?? afdSoftmaxSelector;
+  const { attention, pooling } = module;
+  const query = teacherQueries(attention.teacher, teacher, training, pooling);
+  const bilinearKey = studentBilinearKeys(attention.student, student, teacher.length, training, pooling);
+  const logits = afdLogits(bilinearKey, query, attention.pT as tf.Tensor2D, attention.pS as tf.Tensor2D);
+  const sizes = module.uniqueShapes.map(([h, w]) => [h, w] as [number, number]);
+  return selector({
+    logits,
+    teacherValues: teacherValues(teacher),
+    studentValues: studentValues(student, sizes, pooling),
+    uniqueIndex: module.uniqueIndex,
+    training,
+    epoch: options.epoch ?? 0,
+  });
+}
+
 /** {@link afdForward}'s loss alone (for `tf.grads`). */
-export function afdLoss(module: AfdModule, student: readonly tf.Tensor4D[], teacher: readonly tf.Tensor4D[], training = true, selector?: AfdSelector): tf.Scalar {
-  const { loss, terms } = afdForward(module, student, teacher, selector ? { training, selector } : { training });
+export function afdLoss(module: AfdModule, student: readonly tf.Tensor4D[], teacher: readonly tf.Tensor4D[], training = true, selector?: AfdSelector, epoch = 0): tf.Scalar {
+  const { loss, terms } = afdForward(module, student, teacher, selector ? { training, selector, epoch } : { training, epoch });
   terms.dispose();
   return loss;
 }
@@ -146,13 +174,30 @@ export interface AfdExtensions {
 }
 
 /**
- * Builds an AFD loss on the `blocks` taps (every residual block output, as AFD does) of both
- * networks; `extensions` plug in another selector or pooling (RTK).
+ * AFD's `utils.LAYER` where it does not use every block: the block indices (into `blocks`) of each
+ * model. ResNet-110 uses every second block (AFD's 2, 4, …, 54 counted from the stem: T = 27).
+ */
+export const AFD_LAYER_DEFAULTS: Readonly<Record<string, (blockCount: number) => number[]>> = {
+  resnet110: (n) => Array.from({ length: Math.floor(n / 2) }, (_, i) => 2 * i + 1),
+};
+
+/** The block indices AFD uses for `model` by default: its {@link AFD_LAYER_DEFAULTS} entry, else every block. */
+export function afdDefaultLayers(model: string | undefined, blockCount: number): number[] {
+  const rule = model === undefined ? undefined : AFD_LAYER_DEFAULTS[model];
+  return rule ? rule(blockCount) : Array.from({ length: blockCount }, (_, i) => i);
+}
+
+/**
+ * Builds an AFD loss on the `blocks` taps (every residual block output, as AFD does; AFD's layer
+ * list for the models in {@link AFD_LAYER_DEFAULTS}) of both networks; `extensions` plug in another
+ * selector or pooling (RTK). The loss has an attention {@link DistillationLoss.probe}.
  */
 export function createAfdLoss(shapes: LossShapes, options: LossDefaults & AfdOptions, context: CreateContext, extensions: AfdExtensions = {}): DistillationLoss & { readonly module: AfdModule } {
   const name = extensions.name ?? AFD;
-  const studentLayers = pickLayers(shapes.student.features.blocks, options.studentLayers, `${name}: student blocks`);
-  const teacherLayers = pickLayers(shapes.teacher.features.blocks, options.teacherLayers, `${name}: teacher blocks`);
+  const studentBlocks = shapes.student.features.blocks;
+  const teacherBlocks = shapes.teacher.features.blocks;
+  const studentLayers = pickLayers(studentBlocks, options.studentLayers ?? (studentBlocks?.length ? afdDefaultLayers(context.models?.student, studentBlocks.length) : undefined), `${name}: student blocks`);
+  const teacherLayers = pickLayers(teacherBlocks, options.teacherLayers ?? (teacherBlocks?.length ? afdDefaultLayers(context.models?.teacher, teacherBlocks.length) : undefined), `${name}: teacher blocks`);
   const module = new AfdModule(
     studentLayers.map((i) => shapes.student.features.blocks[i]!),
     teacherLayers.map((i) => shapes.teacher.features.blocks[i]!),
@@ -161,14 +206,21 @@ export function createAfdLoss(shapes: LossShapes, options: LossDefaults & AfdOpt
     extensions.pooling,
   );
   const selector = extensions.selector;
+  const features = (ctx: LossContext) => ({
+    student: studentLayers.map((i) => ctx.student.features.blocks[i]!),
+    teacher: teacherLayers.map((i) => ctx.teacher.features.blocks[i]!),
+  });
   return {
     name,
     module,
     compute(ctx: LossContext): tf.Scalar {
-      const student = studentLayers.map((i) => ctx.student.features.blocks[i]!);
-      const teacher = teacherLayers.map((i) => ctx.teacher.features.blocks[i]!);
-      return afdLoss(module, student, teacher, ctx.training, selector);
+      const { student, teacher } = features(ctx);
+      return afdLoss(module, student, teacher, ctx.training, selector, ctx.epoch);
     },
+    probe: createAfdProbe(module, { student: studentLayers, teacher: teacherLayers }, (ctx) => {
+      const { student, teacher } = features(ctx);
+      return afdSelect(module, student, teacher, { training: false, epoch: ctx.epoch, ...(selector ? { selector } : {}) });
+    }),
     dispose: () => module.dispose(),
   };
 }

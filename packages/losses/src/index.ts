@@ -14,6 +14,8 @@ export type {
   LossShapes,
   CreateContext,
   InitStage,
+  AttentionProbe,
+  AttentionRecord,
 } from './types.js';
 export { l2Normalize, upsampleNearest, adaptiveAvgPool, spatialAttention, crossEntropy, assertRank } from './ops.js';
 export { KD, knowledgeDistillation, klDistillation, type KdOptions } from './kd.js';
@@ -86,7 +88,11 @@ export {
   afd,
   AfdModule,
   afdForward,
+  afdSelect,
   afdLoss,
+  AFD_LAYER_DEFAULTS,
+  afdDefaultLayers,
+  type AfdForwardOptions,
   createAfdLoss,
   afdSoftmaxSelector,
   type AfdOptions,
@@ -99,6 +105,7 @@ export {
 export {
   AFD_AVERAGE_POOLING,
   afdLogits,
+  attentionEntropy,
   attentionLossTerms,
   pairDistances,
   studentBilinearKeys,
@@ -109,4 +116,5 @@ export {
   type AfdPooling,
   type UniqueTeacherShapes,
 } from './afd-ops.js';
+export { createAfdProbe, type AfdLayers } from './afd-probe.js';
 export { AfdAttention, AfdStudentTransform, AfdTeacherTransform, LinearBnRelu, AfdModuleList } from './afd-modules.js';

@@ -35,6 +35,8 @@ export interface CreateContext {
    * negatives from other classes, as RepDistiller's CIFAR loader does.
    */
   trainLabels?: Int32Array;
+  /** Registry names of the networks (per-model defaults such as AFD's layer lists); absent when unknown. */
+  models?: { student: string; teacher: string };
 }
 
 /**
@@ -52,6 +54,41 @@ export interface InitStage {
   readonly parameters: readonly tf.Variable[];
   /** The stage's objective. */
   compute(ctx: LossContext): tf.Scalar;
+}
+
+/**
+ * What an attention loss measured over one evaluation pass (a line of `attention.jsonl` without its
+ * `epoch` and `loss` keys). Rows are teacher taps, columns student taps.
+ */
+export interface AttentionRecord {
+  /** T teacher tap names (`block<i>`), the rows. */
+  teacherTaps: string[];
+  /** S student tap names, the columns. */
+  studentTaps: string[];
+  /** T×S mean over the samples of the attention weight α[b,t,s] (0 where dropped). */
+  attention: number[][];
+  /** T×S fraction of the samples in which the pair (t, s) was kept. */
+  kept: number[][];
+  /** T: mean over the samples of the unweighted per-teacher term L_t. */
+  perTeacher: number[];
+  /** Mean entropy (nats) of the attention distributions over their softmax axis. */
+  entropy: number;
+  /** Number of samples the means are over. */
+  samples: number;
+}
+
+/**
+ * The optional recording hook of a loss: the trainer calls `begin`, then `observe` on every batch
+ * of the evaluation pass (eval-mode features, `training: false`, inside its tidy: copy out what you
+ * keep), then `end`, and writes the record to the run directory. Never called in a training step.
+ */
+export interface AttentionProbe {
+  /** Resets the running sums. */
+  begin(): void;
+  /** Adds one evaluation batch. */
+  observe(ctx: LossContext): void;
+  /** The means over every batch since `begin`. */
+  end(): AttentionRecord;
 }
 
 /** A live loss, made by {@link LossDefinition.create} for one student/teacher pair. */
@@ -75,6 +112,8 @@ export interface DistillationLoss {
   getState?(): unknown;
   /** Restores what {@link getState} returned, on resume. */
   setState?(state: unknown): void;
+  /** Records the loss's attention during evaluation (AFD, AFD+RTK); absent for other losses. */
+  readonly probe?: AttentionProbe;
   /** Frees the loss's tensors. */
   dispose(): void;
 }

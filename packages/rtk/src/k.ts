@@ -17,3 +17,14 @@ export function resolveK(k: KSpec, n: number, candidates = 'candidates'): number
   }
   return Number.isInteger(k) ? k : Math.max(1, Math.ceil(k * n));
 }
+
+/**
+ * The k of epoch `epoch` (from 0) under a warm-up from all candidates to `k`: `n` at epoch 0, then
+ * linearly (rounded) down to `resolveK(k, n)`, reached at epoch `warmupEpochs` and kept after.
+ * `warmupEpochs` 0 is no schedule.
+ */
+export function scheduledK(k: KSpec, n: number, epoch: number, warmupEpochs: number, candidates = 'candidates'): number {
+  const target = resolveK(k, n, candidates);
+  if (!(warmupEpochs > 0) || epoch >= warmupEpochs) return target;
+  return Math.round(n + ((target - n) * Math.max(0, epoch)) / warmupEpochs);
+}

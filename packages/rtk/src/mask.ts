@@ -12,8 +12,12 @@ export function topkMask<T extends tf.Tensor>(scores: T, k: number): T {
     value: tf.tidy(() => {
       const x = inputs[0] as tf.Tensor;
       if (k === n) return tf.onesLike(x);
-      const { indices } = tf.topk(x, k);
-      return tf.cast(tf.sum(tf.oneHot(indices, n), -2), 'float32');
+      // Scatter ones at the top-k indices: O(m·k), where a one-hot sum would be O(m·k·n).
+      const rows = x.size / n;
+      const { indices } = tf.topk(tf.reshape(x, [rows, n]), k);
+      const rowIndex = tf.reshape(tf.tile(tf.expandDims(tf.range(0, rows, 1, 'int32'), 1), [1, k]), [rows * k, 1]);
+      const coordinates = tf.concat([rowIndex, tf.reshape(indices, [rows * k, 1])], 1);
+      return tf.reshape(tf.scatterND(coordinates, tf.ones([rows * k]), [rows, n]), x.shape);
     }),
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
   }));

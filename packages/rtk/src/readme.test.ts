@@ -15,7 +15,7 @@ it('rtk README example: afd-rtk on resnet20 → resnet8 gives a finite loss, gra
   const definition = getLoss(AFD_RTK);
   const rtk = definition.create(
     { student: tapShapes(student), teacher: tapShapes(teacher) },
-    { ...definition.defaults, selector: 'student-query', k: 2 },
+    { ...definition.defaults, selector: 'student-query', k: 2, recordAttention: true },
     { rng: new Rng(0) },
   ) as RtkLoss;
   const images = tf.randomNormal([2, 32, 32, 3]) as tf.Tensor4D;

@@ -11,7 +11,7 @@ import {
   type GoldenCase,
 } from '@rtkd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rtkSelector } from './afd-rtk.js';
+import { rtkSelector, type RtkMass } from './afd-rtk.js';
 import { loadAfdCase, referenceInputs, selectorTensors } from './test-support/golden-afd.js';
 import { referenceLoss } from './test-support/reference.js';
 import { RTK_VARIANTS, type RtkVariant, selectRepresentatives } from './variants.js';
@@ -23,14 +23,25 @@ beforeAll(async () => {
 const worst = { lossRel: 0, gradScaled: 0, paramScaled: 0, zeroMax: 0, logitGradScaled: 0 };
 afterAll(() => console.log('rtk vs golden AFD worst errors:', JSON.stringify(worst)));
 
+/**
+ * The factor the default `mass: 'afd'` puts on a variant's weights so that each sample's total
+ * attention is T, from the definitions: `student-query` columns each sum to 1 (total S),
+ * `teacher-layer` keeps k rows that each sum to 1 (total k), the others keep T rows summing to 1.
+ */
+function massFactor(variant: RtkVariant, k: number | 'all', T: number, S: number): number {
+  if (variant === 'student-query') return T / S;
+  if (variant === 'teacher-layer') return T / (k === 'all' ? T : k);
+  return 1;
+}
+
 /** Runs the golden case through `afdForward` with an RTK selector; returns loss, terms and grads. */
-function runCase(c: GoldenCase, variant: RtkVariant, k: number | 'all') {
+function runCase(c: GoldenCase, variant: RtkVariant, k: number | 'all', mass: RtkMass = 'afd') {
   const loaded = loadAfdCase(c);
   const studentVars = loaded.student.map((g) => tf.variable(g, true));
   const named = loaded.module.namedParameters();
   let terms: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const r = afdForward(loaded.module, studentVars as tf.Tensor4D[], loaded.teacher, { training: true, selector: rtkSelector(variant, k) });
+    const r = afdForward(loaded.module, studentVars as tf.Tensor4D[], loaded.teacher, { training: true, selector: rtkSelector(variant, k, { mass }) });
     terms = tf.keep(r.terms);
     return r.loss;
   }, [...named.map(([, v]) => v), ...studentVars]);
@@ -63,11 +74,11 @@ function partialKs(variant: RtkVariant, c: GoldenCase): number[] {
 for (const file of goldenPaths('losses/afd.json')) {
   const golden = readGoldenFile(file);
 
-  describe('afd-rtk with k = all equals AFD (PyTorch golden afd)', () => {
+  describe('afd-rtk with k = all equals AFD (PyTorch golden afd), with the default AFD mass and with the raw one', () => {
     for (const c of golden.cases) {
-      for (const variant of RTK_VARIANTS.filter((v) => v !== 'student-query')) {
-        it(`afd-rtk ${variant}, k = all: ${c.id} loss, terms, g_s grads, param grads as AFD`, () => {
-          const r = runCase(c, variant, 'all');
+      for (const [variant, mass] of RTK_VARIANTS.filter((v) => v !== 'student-query').flatMap((v) => [[v, 'afd'], [v, 'raw']] as const)) {
+        it(`afd-rtk ${variant}, k = all, mass ${mass}: ${c.id} loss, terms, g_s grads, param grads as AFD`, () => {
+          const r = runCase(c, variant, 'all', mass);
           worst.lossRel = Math.max(worst.lossRel, expectLossClose(r.loss, c.loss!, `${variant} ${c.id} loss`));
           c.loss_terms!.forEach((ref, t) => expectLossClose(r.terms[t]!, ref, `${variant} ${c.id} L_${t}`));
           (c.grads!.g_s as GoldenArray[]).forEach((ref, i) => {
@@ -83,15 +94,21 @@ for (const file of goldenPaths('losses/afd.json')) {
         });
       }
 
-      it(`afd-rtk student-query, k = all: ${c.id} equals AFD with the softmax over teachers (float64 reference)`, () => {
-        const ref = referenceLoss('student-query', c.hyper!.T_layers as number, referenceInputs(c));
+      it(`afd-rtk student-query, k = all: ${c.id} equals AFD with the softmax over teachers (float64 reference), ×T/S with the AFD mass`, () => {
+        const T = c.hyper!.T_layers as number;
+        const S = c.hyper!.S_layers as number;
+        const ref = referenceLoss('student-query', T, referenceInputs(c));
         const afdRef = referenceLoss('afd', 0, referenceInputs(c));
         expect(Math.abs(afdRef.loss - c.loss!) / c.loss!, 'reference reproduces the golden AFD loss').toBeLessThan(1e-6);
-        const r = runCase(c, 'student-query', 'all');
-        worst.lossRel = Math.max(worst.lossRel, expectLossClose(r.loss, ref.loss, `student-query ${c.id} loss`));
-        ref.terms.forEach((term, t) => expectLossClose(r.terms[t]!, term, `student-query ${c.id} L_${t}`));
-        expect(Math.abs(r.loss - c.loss!) / c.loss!, 'roles swapped is not AFD').toBeGreaterThan(1e-3);
-        r.dispose();
+        const raw = runCase(c, 'student-query', 'all', 'raw');
+        worst.lossRel = Math.max(worst.lossRel, expectLossClose(raw.loss, ref.loss, `student-query raw ${c.id} loss`));
+        ref.terms.forEach((term, t) => expectLossClose(raw.terms[t]!, term, `student-query raw ${c.id} L_${t}`));
+        expect(Math.abs(raw.loss - c.loss!) / c.loss!, 'roles swapped is not AFD').toBeGreaterThan(1e-3);
+        raw.dispose();
+        const scaled = runCase(c, 'student-query', 'all');
+        worst.lossRel = Math.max(worst.lossRel, expectLossClose(scaled.loss, (ref.loss * T) / S, `student-query ${c.id} loss ×T/S`));
+        ref.terms.forEach((term, t) => expectLossClose(scaled.terms[t]!, (term * T) / S, `student-query ${c.id} L_${t} ×T/S`));
+        scaled.dispose();
       });
     }
   });
@@ -103,12 +120,16 @@ for (const file of goldenPaths('losses/afd.json')) {
           const inputs = referenceInputs(c);
           const tensors = selectorTensors(c);
           let pipelineChecks = 0;
+          const factorOf = (k: number) => massFactor(variant, k, c.hyper!.T_layers as number, c.hyper!.S_layers as number);
           for (const k of partialKs(variant, c)) {
             const ref = referenceLoss(variant, k, inputs);
             if (!ref.ambiguous) {
-              const r = runCase(c, variant, k);
-              worst.lossRel = Math.max(worst.lossRel, expectLossClose(r.loss, ref.loss, `${variant} k=${k} ${c.id} loss`));
-              r.dispose();
+              for (const mass of ['raw', 'afd'] as const) {
+                const expected = mass === 'raw' ? ref.loss : ref.loss * factorOf(k);
+                const r = runCase(c, variant, k, mass);
+                worst.lossRel = Math.max(worst.lossRel, expectLossClose(r.loss, expected, `${variant} k=${k} mass ${mass} ${c.id} loss`));
+                r.dispose();
+              }
               pipelineChecks++;
             }
             // Selector alone on the golden logits and values: loss and dL/dlogit.

@@ -1,6 +1,7 @@
 import { entryToTensor, type Module, type SafetensorsEntry, tensorToEntry } from '@rtkd/core';
 import { loadSafetensors, saveSafetensors } from '@rtkd/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { AttentionRow } from './attention.js';
 import type { EpochTotals, MetricsRow } from './metrics.js';
 import type { Sgd } from './sgd.js';
 
@@ -33,6 +34,8 @@ export interface TrainingPosition {
   elapsedSeconds: number;
   /** Hash of the resolved configuration the run was started with. */
   configHash: string;
+  /** The `attention.jsonl` rows so far (losses with an attention probe). */
+  attention?: AttentionRow[];
   /** JSON state of losses that keep state outside their module's tensors (see {@link StatefulLoss}), by loss name. */
   lossStates?: Record<string, unknown>;
 }

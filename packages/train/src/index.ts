@@ -9,6 +9,7 @@ export { importModules, resolveImportSpecifier, ModuleImportError, type Imported
 export { resolveConfig, configHash, ConfigError, type TrainConfig, type ResolvedConfig, type ResolvedLoss, type LossSpec } from './config.js';
 export { train, saveModuleWeights, RUN_FILES, type TrainingParts } from './train.js';
 export { evaluate, countHits, type Accuracy } from './evaluate.js';
+export { evaluateWithProbes, probedLosses, attentionText, ATTENTION_FILE, type AttentionRow } from './attention.js';
 export { Sgd, type SgdOptions, type NamedParameter } from './sgd.js';
 export { scaledMilestones, multistepLearningRate, REFERENCE_EPOCHS, REFERENCE_MILESTONES, DEFAULT_LR_DECAY } from './schedule.js';
 export { buildStages, type Stage, type StageSetup, type ObjectiveTerm } from './stages.js';

@@ -44,7 +44,7 @@ export async function runTraining(input: TrainConfig, options: RunOptions = {}):
     const shapes = teacher ? { student: tapShapes(student, [1, h, w, c]), teacher: tapShapes(teacher, [1, h, w, c]) } : undefined;
     const rng = new Rng(config.seed);
     for (const spec of config.losses) {
-      losses.push(createLoss(spec.name, shapes!, spec.options as never, { rng: rng.fork(`loss/${spec.name}`), numSamples: trainSet.shape[0], trainLabels: trainSet.labels }));
+      losses.push(createLoss(spec.name, shapes!, spec.options as never, { rng: rng.fork(`loss/${spec.name}`), numSamples: trainSet.shape[0], trainLabels: trainSet.labels, models: { student: config.model, teacher: config.teacher!.model } }));
     }
     return await train({
       student,

@@ -5,9 +5,10 @@ import type { Module, Rng } from '@rtkd/core';
 import { saveStateDict, writeFileAtomic } from '@rtkd/core/node';
 import type { LossContext } from '@rtkd/losses';
 import * as tf from '@tensorflow/tfjs-core';
+import { ATTENTION_FILE, attentionText, evaluateWithProbes, probedLosses } from './attention.js';
 import { CHECKPOINT_FILE, isStatefulLoss, type LoadedCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, section, type TrainingPosition } from './checkpoint.js';
 import { NonFiniteLossError } from './errors.js';
-import { countHits, evaluate } from './evaluate.js';
+import { type Accuracy, countHits, evaluate } from './evaluate.js';
 import { addStep, emptyTotals, epochRow, type MetricsRow, metricsText } from './metrics.js';
 import { type Reporter, silentReporter } from './reporter.js';
 import { Sgd } from './sgd.js';
@@ -22,6 +23,7 @@ export const RUN_FILES = {
   checkpoint: CHECKPOINT_FILE,
   student: 'student.safetensors',
   summary: 'summary.json',
+  attention: ATTENTION_FILE,
 } as const;
 
 /** Everything {@link train} needs, already built: networks, live losses, data, hyper-parameters. */
@@ -173,17 +175,34 @@ class TrainingRun {
     this.reporter.epochEnd?.(row);
     await this.saveCheckpoint();
     await writeFileAtomic(join(this.parts.dir, RUN_FILES.metrics), metricsText(this.position.rows));
+    await this.writeAttention();
+  }
+
+  /** Rewrites `attention.jsonl` with the rows so far (none written when no loss records attention). */
+  private async writeAttention(): Promise<void> {
+    const rows = this.position.attention ?? [];
+    if (rows.length > 0) await writeFileAtomic(join(this.parts.dir, RUN_FILES.attention), attentionText(rows));
   }
 
   private closeEpoch(stage: Stage, epoch: number, lr: number): MetricsRow {
     const row = epochRow(stage.name, epoch, lr, this.position.totals);
     const last = epoch + 1 === stage.epochs;
     if (stage.evaluates && (last || (epoch + 1) % this.parts.evalEvery === 0)) {
-      const { top1, top5 } = evaluate(this.parts.student, this.parts.test.batches(0, 0));
+      const { top1, top5 } = this.evaluateEpoch(epoch);
       row.testTop1 = top1;
       row.testTop5 = top5;
     }
     return row;
+  }
+
+  /** Test accuracy; with a teacher and attention losses, their probes' rows are added to the position in the same pass. */
+  private evaluateEpoch(epoch: number): Accuracy {
+    const { student, teacher, test, losses } = this.parts;
+    const probed = probedLosses(losses.map(({ loss }) => loss));
+    if (!teacher || probed.length === 0) return evaluate(student, test.batches(0, 0));
+    const { accuracy, rows } = evaluateWithProbes(student, teacher, test.batches(0, 0), probed, epoch);
+    this.position.attention = [...(this.position.attention ?? []), ...rows];
+    return accuracy;
   }
 
   /** One optimizer step; throws {@link NonFiniteLossError} before updating anything if a term is not finite. */
@@ -248,6 +267,7 @@ class TrainingRun {
     const wallSeconds = this.position.elapsedSeconds + this.sessionSeconds();
     await (this.parts.saveStudent ?? saveModuleWeights)(this.parts.student, join(dir, RUN_FILES.student));
     await writeFileAtomic(join(dir, RUN_FILES.metrics), metricsText(this.position.rows));
+    await this.writeAttention();
     const summary = summarize(this.position.rows, { steps: this.position.globalStep, wallSeconds, configHash: this.parts.configHash });
     await this.saveCheckpoint();
     await writeFileAtomic(join(dir, RUN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);

@@ -1,0 +1,59 @@
+import type { AttentionRecord, DistillationLoss, LossContext } from '@rtkd/losses';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Accuracy, countHits } from './evaluate.js';
+import type { Batch, TrainableNetwork } from './types.js';
+
+/** File of a run directory with the attention recorded per evaluated epoch (one JSON object per line). */
+export const ATTENTION_FILE = 'attention.jsonl';
+
+/** One line of `attention.jsonl`: an attention loss's record after one evaluated main-stage epoch. */
+export interface AttentionRow extends AttentionRecord {
+  /** Main-stage epoch, from 1 (as in `metrics.jsonl`). */
+  epoch: number;
+  /** Registry name of the loss. */
+  loss: string;
+}
+
+/** `attention.jsonl` text: one JSON object per line, keys in the agreed order. */
+export function attentionText(rows: readonly AttentionRow[]): string {
+  return rows.map(({ epoch, loss, teacherTaps, studentTaps, attention, kept, perTeacher, entropy, samples }) =>
+    `${JSON.stringify({ epoch, loss, teacherTaps, studentTaps, attention, kept, perTeacher, entropy, samples })}\n`).join('');
+}
+
+/** The losses with an attention probe, in order. */
+export function probedLosses(losses: readonly DistillationLoss[]): DistillationLoss[] {
+  return losses.filter((loss) => loss.probe !== undefined && loss.contributesToMainStage !== false);
+}
+
+/**
+ * Top-1/top-5 accuracy of `student` (eval mode) over `batches` and, in the same pass, every
+ * probe's record: each batch also runs the teacher (eval mode) and hands both outputs to the
+ * losses' probes (`training: false`, so no running statistic or memory bank moves). `epoch` is the
+ * 0-based epoch passed to the probes; the rows carry it from 1. Leaves no tensor behind.
+ */
+export function evaluateWithProbes(student: TrainableNetwork, teacher: TrainableNetwork, batches: Iterable<Batch>, losses: readonly DistillationLoss[], epoch: number): { accuracy: Accuracy; rows: AttentionRow[] } {
+  for (const loss of losses) loss.probe!.begin();
+  let top1 = 0;
+  let top5 = 0;
+  let count = 0;
+  for (const batch of batches) {
+    try {
+      const [hits1, hits5] = tf.tidy(() => {
+        const studentOutput = student.forward(batch.x, { training: false });
+        const teacherOutput = teacher.forward(batch.x, { training: false });
+        const ctx: LossContext = { student: studentOutput, teacher: teacherOutput, labels: batch.y, epoch, training: false, ...(batch.index ? { indices: batch.index } : {}) };
+        for (const loss of losses) loss.probe!.observe(ctx);
+        return countHits(studentOutput.logits, batch.y);
+      });
+      top1 += hits1;
+      top5 += hits5;
+      count += batch.y.shape[0];
+    } finally {
+      batch.x.dispose();
+      batch.y.dispose();
+    }
+  }
+  if (count === 0) throw new Error('evaluate: no samples');
+  const rows = losses.map((loss) => ({ epoch: epoch + 1, loss: loss.name, ...loss.probe!.end() }));
+  return { accuracy: { top1: (100 * top1) / count, top5: (100 * top5) / count, count }, rows };
+}
