@@ -47,7 +47,7 @@ function tryCreate(pair: Pair, method: Method, dataset: string): string | undefi
     const definition = getLoss(name);
     const options = { ...(definition.defaults as Record<string, unknown>), ...(method.options[name] ?? {}) };
     try {
-      createLoss(definition, shapes, options as never, { rng: new Rng(0), numSamples: 64, trainLabels }).dispose();
+      createLoss(definition, shapes, options as never, { rng: new Rng(0), numSamples: 64, trainLabels, models: { student: pair.student, teacher: pair.teacher } }).dispose();
     } catch (error) {
       return `${name}: ${(error as Error).message.split('\n')[0]}`;
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, join, normalize } from 'node:path';
 import { getDataset } from '@rtkd/datasets';
 import { getLoss } from '@rtkd/losses';
-import { modelSpec } from '@rtkd/models';
+import { assertModelName } from '@rtkd/models';
 import type { TrainConfig } from '@rtkd/train';
 import { checkApplicable, ensureBackend } from './applicable.js';
 import { CellValidationError } from './errors.js';
@@ -210,7 +210,7 @@ export function parseCell(data: unknown): Cell {
   if (cell.kind !== 'teacher' && cell.kind !== 'student') problems.push(`kind: expected 'teacher' or 'student', found ${JSON.stringify(cell.kind)}`);
   relativeDir('dir', cell.dir);
   str('method', cell.method);
-  if (str('model', cell.model)) check('model', () => modelSpec(cell.model as string));
+  if (str('model', cell.model)) check('model', () => assertModelName(cell.model as string));
   if (str('dataset', cell.dataset)) check('dataset', () => getDataset(cell.dataset as string));
   if (!Number.isSafeInteger(cell.seed)) problems.push(`seed: expected an integer, found ${JSON.stringify(cell.seed)}`);
   if (cell.teacher !== undefined) {
@@ -218,7 +218,7 @@ export function parseCell(data: unknown): Cell {
     if (!t || typeof t !== 'object') problems.push('teacher: expected { id, model, dir }');
     else {
       str('teacher.id', t.id);
-      if (str('teacher.model', t.model)) check('teacher.model', () => modelSpec(t.model as string));
+      if (str('teacher.model', t.model)) check('teacher.model', () => assertModelName(t.model as string));
       relativeDir('teacher.dir', t.dir);
       str('teacher.hash', t.hash);
     }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { getDataset } from '@rtkd/datasets';
 import { getLoss, hasLoss } from '@rtkd/losses';
-import { modelSpec } from '@rtkd/models';
+import { assertModelName } from '@rtkd/models';
 import { parse as parseYaml } from 'yaml';
 // Importing @rtkd/rtk registers afd-rtk next to the built-in losses.
 import '@rtkd/rtk';
@@ -189,7 +189,7 @@ function parsePairs(raw: unknown, problems: string[]): Pair[] {
       if (typeof model !== 'string') {
         problems.push(`${where}.${role}: expected a network name, found ${JSON.stringify(model)}`);
         ok = false;
-      } else ok = attempt(problems, `${where}.${role}`, () => modelSpec(model)) && ok;
+      } else ok = attempt(problems, `${where}.${role}`, () => assertModelName(model)) && ok;
     }
     if (!ok) return;
     const parsed = { teacher: pair.teacher as string, student: pair.student as string };
