@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import '@rtkd/rtk'; // registers afd-rtk (the trainer knows only the built-in losses)
 import { runTraining } from '@rtkd/train';
 
 const { values: opts } = parseArgs({

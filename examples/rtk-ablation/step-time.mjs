@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import '@rtkd/rtk'; // registers afd-rtk (the trainer knows only the built-in losses)
 import { runTraining } from '@rtkd/train';
 
 const { values: opts } = parseArgs({
