@@ -1,6 +1,5 @@
 import type { AttentionRecord, DistillationLoss, LossContext } from '@rtkd/losses';
-import * as tf from '@tensorflow/tfjs-core';
-import { type Accuracy, countHits } from './evaluate.js';
+import { type Accuracy, accuracyOver } from './evaluate.js';
 import type { Batch, TrainableNetwork } from './types.js';
 
 /** File of a run directory with the attention recorded per evaluated epoch (one JSON object per line). */
@@ -33,27 +32,13 @@ export function probedLosses(losses: readonly DistillationLoss[]): DistillationL
  */
 export function evaluateWithProbes(student: TrainableNetwork, teacher: TrainableNetwork, batches: Iterable<Batch>, losses: readonly DistillationLoss[], epoch: number): { accuracy: Accuracy; rows: AttentionRow[] } {
   for (const loss of losses) loss.probe!.begin();
-  let top1 = 0;
-  let top5 = 0;
-  let count = 0;
-  for (const batch of batches) {
-    try {
-      const [hits1, hits5] = tf.tidy(() => {
-        const studentOutput = student.forward(batch.x, { training: false });
-        const teacherOutput = teacher.forward(batch.x, { training: false });
-        const ctx: LossContext = { student: studentOutput, teacher: teacherOutput, labels: batch.y, epoch, training: false, ...(batch.index ? { indices: batch.index } : {}) };
-        for (const loss of losses) loss.probe!.observe(ctx);
-        return countHits(studentOutput.logits, batch.y);
-      });
-      top1 += hits1;
-      top5 += hits5;
-      count += batch.y.shape[0];
-    } finally {
-      batch.x.dispose();
-      batch.y.dispose();
-    }
-  }
-  if (count === 0) throw new Error('evaluate: no samples');
+  const accuracy = accuracyOver(batches, (batch) => {
+    const studentOutput = student.forward(batch.x, { training: false });
+    const teacherOutput = teacher.forward(batch.x, { training: false });
+    const ctx: LossContext = { student: studentOutput, teacher: teacherOutput, labels: batch.y, epoch, training: false, ...(batch.index ? { indices: batch.index } : {}) };
+    for (const loss of losses) loss.probe!.observe(ctx);
+    return studentOutput.logits;
+  });
   const rows = losses.map((loss) => ({ epoch: epoch + 1, loss: loss.name, ...loss.probe!.end() }));
-  return { accuracy: { top1: (100 * top1) / count, top5: (100 * top5) / count, count }, rows };
+  return { accuracy, rows };
 }

@@ -19,15 +19,20 @@ export interface Accuracy {
  * const { top1, top5 } = evaluate(network, testSource.batches(0, 0));
  */
 export function evaluate(network: TrainableNetwork, batches: Iterable<Batch>): Accuracy {
+  return accuracyOver(batches, (batch) => network.forward(batch.x, { training: false }).logits);
+}
+
+/**
+ * Top-1/top-5 accuracy over `batches`, `logitsOf` giving each batch's logits (called inside a
+ * tidy, so whatever else it computes is freed); disposes every batch.
+ */
+export function accuracyOver(batches: Iterable<Batch>, logitsOf: (batch: Batch) => tf.Tensor2D): Accuracy {
   let top1 = 0;
   let top5 = 0;
   let count = 0;
   for (const batch of batches) {
     try {
-      const [hits1, hits5] = tf.tidy(() => {
-        const { logits } = network.forward(batch.x, { training: false });
-        return countHits(logits, batch.y);
-      });
+      const [hits1, hits5] = tf.tidy(() => countHits(logitsOf(batch), batch.y));
       top1 += hits1;
       top5 += hits5;
       count += batch.y.shape[0];
