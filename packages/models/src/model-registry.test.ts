@@ -35,7 +35,7 @@ describe('registerModel', () => {
     registerModel(definition);
     const network = createModel('mean_colour', { numClasses: 10, seed: 1 });
     expect(network.countParameters()).toBe(3 * 10 + 10);
-    expect(listModels().find((m) => m.name === 'mean_colour')).toEqual({ name: 'mean_colour', family: 'linear', depth: 0, params: { 10: 40, 100: 400 } });
+    expect(listModels().find((m) => m.name === 'mean_colour')).toEqual({ name: 'mean_colour', family: 'linear', depth: undefined, aliases: [], params: { 10: 40, 100: 400 } });
     expect(() => assertModelName('mean_colour')).not.toThrow();
     expect(() => assertModelName('nope')).toThrow(/registered models: mean_colour/);
     network.dispose();
