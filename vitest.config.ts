@@ -43,15 +43,25 @@ export default defineConfig({
     // A test that makes TF.js print its tfjs-node banner fails.
     setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          // Building every loss for every cross-architecture pair checks shapes, not kernels: it runs
+          // once, on the kernels users get (fast-path; minutes on the stock cpu kernels).
+          exclude: ['packages/losses/src/cross-architecture.test.ts'],
+        },
+      },
       ...(unavailable ? [] : [{
         extends: true,
         test: {
           name: 'fast-path',
           include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts'],
           // native-backend.test.ts checks that initBackend keeps the stock cpu backend stock, which this
-          // project patches; the README commands (docs, not kernels) and the fuzz tests run once.
-          exclude: ['packages/core/src/backend/native-backend.test.ts', 'packages/cli/src/readme-commands.test.ts', '**/*.fuzz.test.ts'],
+          // project patches; the README commands (docs, not kernels), the fuzz tests and the browser page
+          // (its model runs on the page's own TF.js) run once.
+          exclude: ['packages/core/src/backend/native-backend.test.ts', 'packages/cli/src/readme-commands.test.ts', '**/*.fuzz.test.ts', 'examples/browser-student/src/page.test.ts'],
           setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`, `${packagesDir}native/src/testing/fast-path-setup.ts`],
         },
       }]),
