@@ -3,18 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listLosses } from '@rtkd/losses';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './main.js';
+import { cli } from './test-support/capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtkd-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs the CLI and captures its output. */
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const tiny = ['--data', 'digits', '--subset', '16', '--test-subset', '16', '--batch-size', '8', '--epochs', '1', '--backend', 'cpu', '--quiet'];
 // Losses with an initialisation stage get a 1-epoch one here (their default is RepDistiller's 30).

@@ -2,17 +2,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './main.js';
+import { cli } from './test-support/capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtkd-cli-plot-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const tiny = ['--data', 'digits', '--subset', '16', '--test-subset', '16', '--batch-size', '8', '--backend', 'cpu', '--quiet'];
 const teacher = join(dir, 'teacher');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainTinyStudent } from '@rtkd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main.js';
+import { cli } from '../test-support/capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtkd-cli-export-'));
 let runDir = '';
@@ -11,13 +11,6 @@ beforeAll(async () => {
   runDir = await trainTinyStudent(dir, { subset: 128, testSubset: 32 });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('rtkd export', () => {
   it('exports a run as tfjs (8-bit) and as onnx, measuring top-1 on the run\'s test set', async () => {
