@@ -54,6 +54,13 @@ describe('readSafetensors', () => {
     expect(readSafetensors(outer.subarray(3)).tensors.get('x')?.data).toEqual(new Float32Array([3.25]));
   });
 
+  it('reads a Node Buffer that sits inside a larger pooled buffer (its slice is a view, not a copy)', () => {
+    const inner = handMade({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32Bytes([3.25, -1.5]));
+    const pooled = Buffer.concat([Buffer.from([7, 7, 7, 7]), Buffer.from(inner)]).subarray(4);
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    expect(readSafetensors(pooled).tensors.get('x')?.data).toEqual(new Float32Array([3.25, -1.5]));
+  });
+
   const faults: [string, Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', new Uint8Array(5), /truncated file: 5 bytes, shorter than the 8-byte header length/],
     ['header length beyond the file', handMade({}, new Uint8Array(0), 1000n), /truncated file: header length 1000 exceeds/],

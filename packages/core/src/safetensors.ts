@@ -123,7 +123,8 @@ export function readSafetensors(bytes: Uint8Array, source = '<buffer>'): Safeten
   checkOffsets(entries, bytes.byteLength - dataStart, source);
   const tensors = new Map<string, SafetensorsEntry>();
   for (const entry of entries) {
-    const slice = bytes.slice(dataStart + entry.begin, dataStart + entry.end);
+    // A copy, aligned for its typed array; Uint8Array's own slice, as a Node Buffer's `slice` is a view.
+    const slice = Uint8Array.prototype.slice.call(bytes, dataStart + entry.begin, dataStart + entry.end);
     const data = new ARRAY_TYPES[entry.dtype](slice.buffer, 0, elementCount(entry.shape));
     tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data } as SafetensorsEntry);
   }
