@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { loadNativeAddon } from './packages/native/src/addon.js';
@@ -25,6 +26,11 @@ if (unavailable) {
   console.warn(`vitest: project 'fast-path' left out: ${unavailable}`);
 }
 
+// Tests that check shapes and plumbing, not kernels, and take minutes on the stock cpu kernels:
+// building every loss for every cross-architecture pair, and the smoke run of every thesis table.
+// They run once, on the kernels users get (fast-path), or in 'unit' where the addon cannot run.
+const RUN_ONCE_ON_FAST_PATH = ['packages/losses/src/cross-architecture.test.ts', 'packages/tables/src/thesis-tables.test.ts'];
+
 export default defineConfig({
   resolve: {
     // Tests import `@rtkd/<name>` (and `@rtkd/<name>/<subpath>`) from source, so they need no build.
@@ -37,6 +43,9 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // One test file per core (vitest's default leaves a core idle): most files run the stock cpu
+    // kernels on one JS thread, and the suite's wall time is CI's.
+    maxWorkers: availableParallelism(),
     // Only $RTKD_GOLDEN_DIR may hold a subset of the golden files (test files then may register no test);
     // with the repository's fixtures/golden every test file must register tests.
     passWithNoTests: Boolean(process.env.RTKD_GOLDEN_DIR),
@@ -48,16 +57,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
-          // Building every loss for every cross-architecture pair checks shapes, not kernels: it runs
-          // once, on the kernels users get (fast-path; minutes on the stock cpu kernels).
-          exclude: ['packages/losses/src/cross-architecture.test.ts'],
+          exclude: unavailable ? [] : RUN_ONCE_ON_FAST_PATH,
         },
       },
       ...(unavailable ? [] : [{
         extends: true,
         test: {
           name: 'fast-path',
-          include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts'],
+          include: [...FAST_PATH_PACKAGES.map((p) => `packages/${p}/src/**/*.test.ts`), 'examples/*/src/**/*.test.ts', ...RUN_ONCE_ON_FAST_PATH],
           // native-backend.test.ts checks that initBackend keeps the stock cpu backend stock, which this
           // project patches; the README commands (docs, not kernels), the fuzz tests and the browser page
           // (its model runs on the page's own TF.js) run once.
