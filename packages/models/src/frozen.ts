@@ -59,6 +59,8 @@ export class FrozenNetwork {
     if (!this.graph || ids.length !== this.foldedFrom.length || ids.some((id, i) => id !== this.foldedFrom[i])) {
       this.dispose();
       this.graph = network.inferenceGraph()!;
+      // Built on first use, often inside a caller's tidy: the folded weights must outlive it.
+      for (const t of this.graph.tensors) tf.keep(t);
       this.foldedFrom = ids;
     }
     return this.graph;
