@@ -137,6 +137,21 @@ describe('freeze', () => {
     network.dispose();
   });
 
+  it('runs the eval forward when a network\'s inferenceGraph() gives none', () => {
+    const network = createModel('resnet8', { numClasses: 10, seed: 1 });
+    network.inferenceGraph = () => undefined;
+    const frozen = freeze(network);
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const got = frozen.forward(x);
+    const want = network.forward(x, { training: false });
+    expect(Array.from(got.logits.dataSync())).toEqual(Array.from(want.logits.dataSync()));
+    disposeOutput(got);
+    disposeOutput(want);
+    frozen.dispose();
+    x.dispose();
+    network.dispose();
+  });
+
   it('says what input shape it expected', () => {
     const network = createModel('resnet8', { numClasses: 10 });
     const frozen = freeze(network);

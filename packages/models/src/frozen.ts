@@ -39,10 +39,11 @@ export class FrozenNetwork {
 
   /** Logits and every feature tap of `x` (`[b, H, W, 3]`), as the network's eval-mode forward gives them. */
   forward(x: tf.Tensor4D): NetworkOutput {
-    if (!this.folded) return this.network.forward(x, { training: false });
-    const network = this.network as Network;
+    const network = this.network;
+    if (!this.folded || !(network instanceof Network)) return network.forward(x, { training: false });
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${network.name}.inference().forward: expected an NHWC batch [b, H, W, 3], got shape [${x.shape.join(', ')}]`);
     const graph = this.current(network);
+    if (!graph) return network.forward(x, { training: false });
     return tf.tidy(() => graph.run(x) as unknown as tf.TensorContainer) as unknown as NetworkOutput;
   }
 
@@ -54,13 +55,13 @@ export class FrozenNetwork {
   }
 
   /** The folded graph, refolded when a variable of the network now holds other data. */
-  private current(network: Network): InferenceGraph {
+  private current(network: Network): InferenceGraph | undefined {
     const ids = [...network.stateDict().values()].map((v) => v.dataId);
     if (!this.graph || ids.length !== this.foldedFrom.length || ids.some((id, i) => id !== this.foldedFrom[i])) {
       this.dispose();
-      this.graph = network.inferenceGraph()!;
+      this.graph = network.inferenceGraph();
       // Built on first use, often inside a caller's tidy: the folded weights must outlive it.
-      for (const t of this.graph.tensors) tf.keep(t);
+      for (const t of this.graph?.tensors ?? []) tf.keep(t);
       this.foldedFrom = ids;
     }
     return this.graph;
