@@ -211,6 +211,7 @@ function buildStep(name, { core, models, losses, train, tf }, x, labels) {
   }
   if (name === 'distill') {
     const teacher = models.createModel('wrn_40_2', { numClasses: 100, seed: 1 });
+    const frozenTeacher = models.freeze(teacher); // as @rtkd/train runs the teacher
     const student = models.createModel('wrn_16_2', { numClasses: 100, seed: 2 });
     const shapes = { student: models.tapShapes(student, [1, 32, 32, 3]), teacher: models.tapShapes(teacher, [1, 32, 32, 3]) };
     const definition = losses.getLoss('afd-rtk');
@@ -221,7 +222,7 @@ function buildStep(name, { core, models, losses, train, tf }, x, labels) {
     ];
     const sgd = new train.Sgd(params, { momentum: 0.9, weightDecay: 5e-4 });
     return () => tf.tidy(() => {
-      const teacherOutput = teacher.forward(x, { training: false });
+      const teacherOutput = frozenTeacher.forward(x);
       const { value, grads } = tf.variableGrads(() => {
         const studentOutput = student.forward(x, { training: true });
         const ctx = { student: studentOutput, teacher: teacherOutput, labels, epoch: 0, training: true };

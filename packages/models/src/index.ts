@@ -34,6 +34,7 @@ export {
   type ModelCreateOptions,
 } from './model-registry.js';
 export { Network, tapShapes, type ForwardOptions } from './network.js';
+export { freeze, FrozenNetwork, type InferenceGraph, type FreezableNetwork } from './frozen.js';
 export { ResNet } from './resnet.js';
 export { WideResNet } from './wrn.js';
 export { Vgg } from './vgg.js';

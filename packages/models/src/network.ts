@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@rtkd/core';
+import type { InferenceGraph } from './frozen.js';
 import type { ModelFamily } from './specs.js';
 import { disposeOutput, type NetworkOutput, shapesOf, type TapShapes } from './taps.js';
 
@@ -34,6 +35,15 @@ export abstract class Network extends Module {
   forward(x: tf.Tensor4D, options: ForwardOptions): NetworkOutput {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.name}.forward: expected an NHWC batch [b, H, W, 3], got shape [${x.shape.join(', ')}]`);
     return tf.tidy(() => this.run(x, options.training) as unknown as tf.TensorContainer) as unknown as NetworkOutput;
+  }
+
+  /**
+   * The eval-mode forward rebuilt from the current weights with BatchNorm folded in (see
+   * `freeze`, which calls it and owns the result), or undefined when the family has none (the
+   * default): `freeze` then runs {@link forward} in eval mode.
+   */
+  inferenceGraph(): InferenceGraph | undefined {
+    return undefined;
   }
 
   /** The computation behind {@link forward} (called inside a tidy). */

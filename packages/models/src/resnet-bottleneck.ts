@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv2d, Linear, Module, type Rng } from '@rtkd/core';
 import { ModuleList } from './containers.js';
+import { applyConv, type FoldedConv, foldConv } from './fold.js';
+import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool } from './layers.js';
 import { Network } from './network.js';
 import type { NetworkOutput } from './taps.js';
@@ -97,6 +99,43 @@ export class BottleneckResNet extends Network {
       }
       stages.push(h);
       preactStages.push(preact);
+    }
+    const pool = globalAvgPool(h);
+    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, stages, preactStages, blocks, pool } };
+  }
+
+  /** {@link run} in eval mode with every BatchNorm folded into its conv, ReLUs and the shortcut add fused: the same taps. */
+  override inferenceGraph(): InferenceGraph {
+    const tensors: tf.Tensor[] = [];
+    const stem = foldConv(this.conv1, this.bn1, tensors);
+    const stages = this.stages.map((stage) => stage.items.map((b) => ({
+      convs: [foldConv(b.conv1, b.bn1, tensors), foldConv(b.conv2, b.bn2, tensors), foldConv(b.conv3, b.bn3, tensors)] as const,
+      shortcut: b.shortcut ? foldConv(b.shortcut.conv, b.shortcut.bn, tensors) : undefined,
+    })));
+    return { tensors, run: (x) => this.runFolded(x, stem, stages) };
+  }
+
+  private runFolded(x: tf.Tensor4D, stemConv: FoldedConv, folded: { convs: readonly [FoldedConv, FoldedConv, FoldedConv]; shortcut: FoldedConv | undefined }[][]): NetworkOutput {
+    const stem = applyConv(stemConv, x, { relu: true });
+    const stages: tf.Tensor4D[] = [];
+    const preactStages: tf.Tensor4D[] = [];
+    const blocks: tf.Tensor4D[] = [];
+    let h = stem;
+    for (const stage of folded) {
+      stage.forEach(({ convs: [c1, c2, c3], shortcut }, i) => {
+        const inner = applyConv(c2, applyConv(c1, h, { relu: true }), { relu: true });
+        const residual = shortcut ? applyConv(shortcut, h) : h;
+        if (i < stage.length - 1) {
+          h = applyConv(c3, inner, { residual, relu: true });
+        } else {
+          // The stage's last block: its pre-ReLU sum is the preactStages tap.
+          const preact = applyConv(c3, inner, { residual });
+          preactStages.push(preact);
+          h = tf.relu(preact);
+        }
+        blocks.push(h);
+      });
+      stages.push(h);
     }
     const pool = globalAvgPool(h);
     return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, stages, preactStages, blocks, pool } };

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv2d, Linear, Module, type Rng } from '@rtkd/core';
 import { ModuleList } from './containers.js';
+import { applyConv, type FoldedConv, foldConv } from './fold.js';
+import type { InferenceGraph } from './frozen.js';
 import { Network } from './network.js';
 import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
@@ -94,6 +96,45 @@ export class ResNet extends Network {
       }
       stages.push(h);
       preactStages.push(preact);
+    }
+    const pool = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    const logits = this.fc.apply(pool) as tf.Tensor2D;
+    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+  }
+
+  /** {@link run} in eval mode with every BatchNorm folded into its conv: the same taps. */
+  override inferenceGraph(): InferenceGraph {
+    const tensors: tf.Tensor[] = [];
+    const stem = foldConv(this.conv1, this.bn1, tensors);
+    const stages = this.stages.map((stage) => stage.items.map((block) => ({
+      conv1: foldConv(block.conv1, block.bn1, tensors),
+      conv2: foldConv(block.conv2, block.bn2, tensors),
+      downsample: block.downsample ? foldConv(block.downsample.conv, block.downsample.bn, tensors) : undefined,
+    })));
+    return { tensors, run: (x) => this.runFolded(x, stem, stages) };
+  }
+
+  private runFolded(x: tf.Tensor4D, stemConv: FoldedConv, folded: { conv1: FoldedConv; conv2: FoldedConv; downsample: FoldedConv | undefined }[][]): NetworkOutput {
+    const stem = applyConv(stemConv, x, { relu: true });
+    const stages: tf.Tensor4D[] = [];
+    const preactStages: tf.Tensor4D[] = [];
+    const blocks: tf.Tensor4D[] = [];
+    let h = stem;
+    for (const stage of folded) {
+      stage.forEach((block, i) => {
+        const inner = applyConv(block.conv1, h, { relu: true });
+        const residual = block.downsample ? applyConv(block.downsample, h) : h;
+        if (i < stage.length - 1) {
+          h = applyConv(block.conv2, inner, { residual, relu: true });
+        } else {
+          // The stage's last block: its pre-ReLU sum is the preactStages tap.
+          const preact = applyConv(block.conv2, inner, { residual });
+          preactStages.push(preact);
+          h = tf.relu(preact);
+        }
+        blocks.push(h);
+      });
+      stages.push(h);
     }
     const pool = tf.mean(h, [1, 2]) as tf.Tensor2D;
     const logits = this.fc.apply(pool) as tf.Tensor2D;

@@ -1,9 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv2d, Linear, Module, type Rng, zeros } from '@rtkd/core';
+import { applyConv, foldConv } from './fold.js';
+import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool, normalInit } from './layers.js';
 import { Network } from './network.js';
 import type { NetworkOutput } from './taps.js';
 import type { VggSpec } from './zoo-specs.js';
+
+/** Layer `i` of a block: relu?(bn(conv(h))). */
+type ConvBn = (i: number, h: tf.Tensor4D, relu: boolean) => tf.Tensor4D;
 
 /**
  * One VGG block, PyTorch `Sequential(conv, BN, ReLU, conv, BN, ReLU, …)` without its last ReLU:
@@ -23,14 +28,17 @@ class VggBlock extends Module {
     });
   }
 
-  /** Returns the block output before its final ReLU and every conv-BN-ReLU output (the last one activated here too). */
-  apply(x: tf.Tensor4D, training: boolean): { preact: tf.Tensor4D; activations: tf.Tensor4D[] } {
+  /**
+   * Returns the block output before its final ReLU and every conv-BN-ReLU output (the last one
+   * activated here too); `convBn(i, h, relu)` computes layer i (eval/training, or folded).
+   */
+  apply(x: tf.Tensor4D, convBn: ConvBn): { preact: tf.Tensor4D; activations: tf.Tensor4D[] } {
     const activations: tf.Tensor4D[] = [];
     let h = x;
     let preact = x;
-    this.layers.forEach(({ conv, bn }, i) => {
+    this.layers.forEach((_, i) => {
       const last = i === this.layers.length - 1;
-      preact = bn.apply(conv.apply(h), training, { relu: !last });
+      preact = convBn(i, h, !last);
       h = last ? tf.relu(preact) : preact;
       activations.push(h);
     });
@@ -60,6 +68,20 @@ export class Vgg extends Network {
   }
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
+    return this.runWith(x, (block) => (i, h, relu) => {
+      const { conv, bn } = this.blocks[block]!.layers[i]!;
+      return bn.apply(conv.apply(h), training, { relu });
+    });
+  }
+
+  /** {@link run} in eval mode with each BatchNorm folded into its conv (and the ReLU fused): the same taps. */
+  override inferenceGraph(): InferenceGraph {
+    const tensors: tf.Tensor[] = [];
+    const folded = this.blocks.map((block) => block.layers.map(({ conv, bn }) => foldConv(conv, bn, tensors)));
+    return { tensors, run: (x) => this.runWith(x, (block) => (i, h, relu) => applyConv(folded[block]![i]!, h, { relu })) };
+  }
+
+  private runWith(x: tf.Tensor4D, layersOf: (block: number) => ConvBn): NetworkOutput {
     const poolAfter = (i: number) => i < 3 || (i === 3 && x.shape[1] === 64);
     const stages: tf.Tensor4D[] = [];
     const preactStages: tf.Tensor4D[] = [];
@@ -67,7 +89,7 @@ export class Vgg extends Network {
     let h = x;
     let stem: tf.Tensor4D | undefined;
     this.blocks.forEach((block, i) => {
-      const { preact, activations } = block.apply(h, training);
+      const { preact, activations } = block.apply(h, layersOf(i));
       const out = activations.at(-1)!;
       blocks.push(...activations);
       if (i === 0) stem = out;

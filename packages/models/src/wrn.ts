@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv2d, Linear, Module, type Rng, zeros } from '@rtkd/core';
 import { ModuleList, Wrapper } from './containers.js';
+import { applyAffine, applyConv, type FoldedAffine, type FoldedConv, foldAffine, foldConv } from './fold.js';
+import type { InferenceGraph } from './frozen.js';
 import { Network } from './network.js';
 import { blocksPerStage, stageWidths, type WideResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
@@ -100,4 +102,55 @@ export class WideResNet extends Network {
     const blocks = [...activatedInputs.slice(1), activated];
     return { logits, features: { stem, stages, preactStages, blocks, pool } };
   }
+
+  /**
+   * {@link run} in eval mode, folded: each block's bn2 goes into its conv1 (with the ReLU fused),
+   * the residual add into conv2; bn1 (it precedes a ReLU and the shortcut) stays an affine map.
+   */
+  override inferenceGraph(): InferenceGraph {
+    const tensors: tf.Tensor[] = [];
+    const stem = foldConv(this.conv1, undefined, tensors);
+    const blocks = this.stages.flatMap((stage) => stage.inner.items.map((block) => ({
+      bn1: foldAffine(block.bn1, tensors),
+      conv1: foldConv(block.conv1, block.bn2, tensors),
+      conv2: foldConv(block.conv2, undefined, tensors),
+      shortcut: block.convShortcut ? foldConv(block.convShortcut, undefined, tensors) : undefined,
+    })));
+    const bn1 = foldAffine(this.bn1, tensors);
+    return { tensors, run: (x) => this.runFolded(x, stem, blocks, bn1) };
+  }
+
+  private runFolded(x: tf.Tensor4D, stemConv: FoldedConv, folded: FoldedWideBlock[], finalBn: FoldedAffine): NetworkOutput {
+    const stem = applyConv(stemConv, x);
+    const perStage = folded.length / this.stages.length;
+    const stages: tf.Tensor4D[] = [];
+    const preactStages: tf.Tensor4D[] = [];
+    const blocks: tf.Tensor4D[] = [];
+    let h = stem;
+    folded.forEach((block, k) => {
+      // As in run: only the first block input of stages 2 and 3 is also kept before its ReLU.
+      const normed = k === perStage || k === 2 * perStage ? applyAffine(block.bn1, h) : undefined;
+      const activated = normed ? tf.relu(normed) : applyAffine(block.bn1, h, true);
+      if (normed) preactStages.push(normed);
+      if (k > 0) blocks.push(activated);
+      const inner = applyConv(block.conv1, activated, { relu: true });
+      h = applyConv(block.conv2, inner, { residual: block.shortcut ? applyConv(block.shortcut, activated) : h });
+      if ((k + 1) % perStage === 0) stages.push(h);
+    });
+    const normed = applyAffine(finalBn, h);
+    const activated = tf.relu(normed);
+    preactStages.push(normed);
+    blocks.push(activated);
+    const pool = tf.mean(activated, [1, 2]) as tf.Tensor2D;
+    const logits = this.fc.apply(pool) as tf.Tensor2D;
+    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+  }
+}
+
+/** One pre-activation block of a frozen WRN. */
+interface FoldedWideBlock {
+  bn1: FoldedAffine;
+  conv1: FoldedConv;
+  conv2: FoldedConv;
+  shortcut: FoldedConv | undefined;
 }

@@ -6,7 +6,7 @@ import { type SafetensorsEntry } from '@rtkd/core';
 import { loadSafetensors } from '@rtkd/core/node';
 import { goldenDir, goldenFiles, scaledError, TOLERANCE } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countModelParameters, createModel, disposeOutput, flattenTaps, modelSpec, type Network } from './index.js';
+import { countModelParameters, createModel, disposeOutput, flattenTaps, freeze, modelSpec, type Network } from './index.js';
 import { loadWeights } from './node/index.js';
 
 /** A case of fixtures/golden/models/zoo_*.json (README §4b): weights given by a rule, taps whole or summarised. */
@@ -95,17 +95,22 @@ describe('zoo networks vs the PyTorch reference (eval mode, rule weights)', () =
       const input = reference.get('input')!;
       const before = tf.memory().numTensors;
       const x = tf.tensor4d(input.data as Float32Array, input.shape as [number, number, number, number]);
-      const output = network.forward(x, { training: false });
-      const { stem, stages, pool } = output.features;
-      expect([stem, ...stages, pool].map((f) => f.shape)).toEqual(spec.feature_shapes_nhwc);
-      const taps = flattenTaps(output.features);
-      expect(Object.keys(taps).sort()).toEqual(spec.taps.map((t) => t.name).sort());
-      const logitsRef = reference.get('logits')!;
-      const logitsErr = scaledError(output.logits.dataSync(), logitsRef.data as Float32Array);
-      expect(logitsErr, `${spec.model} logits`).toBeLessThanOrEqual(TOLERANCE.networkScaled);
-      const worst = spec.taps.reduce((m, tap) => Math.max(m, checkTap(taps[tap.name]!, tap, reference, `${spec.model} ${tap.name}`)), 0);
-      console.log(`${spec.model}: logits ${logitsErr.toExponential(2)}, worst of ${spec.taps.length} taps ${worst.toExponential(2)}`);
-      disposeOutput(output);
+      // The eval forward, then the frozen inference graph (freeze: BatchNorm folded where the family can).
+      const frozen = freeze(network);
+      for (const mode of ['eval', `frozen${frozen.folded ? '' : ' (not folded)'}`]) {
+        const output = mode === 'eval' ? network.forward(x, { training: false }) : frozen.forward(x);
+        const { stem, stages, pool } = output.features;
+        expect([stem, ...stages, pool].map((f) => f.shape)).toEqual(spec.feature_shapes_nhwc);
+        const taps = flattenTaps(output.features);
+        expect(Object.keys(taps).sort()).toEqual(spec.taps.map((t) => t.name).sort());
+        const logitsRef = reference.get('logits')!;
+        const logitsErr = scaledError(output.logits.dataSync(), logitsRef.data as Float32Array);
+        expect(logitsErr, `${spec.model} ${mode} logits`).toBeLessThanOrEqual(TOLERANCE.networkScaled);
+        const worst = spec.taps.reduce((m, tap) => Math.max(m, checkTap(taps[tap.name]!, tap, reference, `${spec.model} ${mode} ${tap.name}`)), 0);
+        console.log(`${spec.model} ${mode}: logits ${logitsErr.toExponential(2)}, worst of ${spec.taps.length} taps ${worst.toExponential(2)}`);
+        disposeOutput(output);
+      }
+      frozen.dispose();
       x.dispose();
       expect(tf.memory().numTensors).toBe(before);
       for (const [classes, count] of Object.entries(spec.num_params_trainable)) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fused.h"
+#include "inference.h"
 #include "isa.h"
 #include "kernels.h"
 #include "pool.h"
@@ -277,6 +278,30 @@ napi_value ChannelMeanSquare(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// (x, w, bias | null, residual | null, y, geometry, relu)
+napi_value Conv2DBiasAct(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  rtkd::ConvGeometry g;
+  size_t yLen = 0, biasLen = 0, resLen = 0;
+  const float *x = a.f32(0), *w = a.f32(1);
+  float* y = a.f32(4, &yLen);
+  const float *bias = nullptr, *residual = nullptr;
+  for (size_t i : {2, 3}) {
+    napi_valuetype type;
+    if (!a.ok || napi_typeof(env, a.v[i], &type) != napi_ok || type == napi_null || type == napi_undefined) continue;
+    (i == 2 ? bias : residual) = a.f32(i, i == 2 ? &biasLen : &resLen);
+  }
+  const int64_t relu = a.num(6);
+  if (!a.ok || !geometry(a, 5, g)) return nullptr;
+  const size_t outSize = size_t(g.n) * g.oh * g.ow * g.cout;
+  if (yLen != outSize || (bias && biasLen != size_t(g.cout)) || (residual && resLen != outSize)) {
+    fail(env, "rtkd native: conv2dBiasAct: bias must have cout elements and residual/y the output's size");
+    return nullptr;
+  }
+  rtkd::conv2d_bias_act(g, x, w, bias, residual, y, relu != 0);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   int64_t n = a.num(0);
@@ -330,6 +355,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
       {"channelMeanSquare", ChannelMeanSquare},
       {"sgdMomentum", SgdMomentum},
+      {"conv2dBiasAct", Conv2DBiasAct},
   };
   for (auto& f : fns) {
     napi_value v;

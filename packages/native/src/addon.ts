@@ -35,6 +35,8 @@ export interface NativeAddon {
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   /** out[r] = mean over the last axis (`channels`) of x[r, ·]², rounded like Square then Mean. */
   channelMeanSquare(x: Float32Array, out: Float32Array, channels: number): void;
+  /** y = conv2d(x, filter) (geometry as {@link NativeAddon.conv2d}), + bias per channel, + residual, then max(y, 0) when `relu` is 1; bias and residual may be null. */
+  conv2dBiasAct(x: Float32Array, filter: Float32Array, bias: Float32Array | null, residual: Float32Array | null, y: Float32Array, geometry: number[], relu: number): void;
 }
 
 /** Thrown when the addon cannot be used here; `message` says why and how to fix it. */

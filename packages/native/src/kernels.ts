@@ -270,7 +270,7 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
 };
 
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
-export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare'] as const;
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct'] as const;
 
 /**
  * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
@@ -280,7 +280,7 @@ export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'chan
  */
 export type FusedKernelNames = Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], string>>;
 
-type FusedFactory = (addon: NativeAddon, k: string) => tfc.KernelFunc;
+type FusedFactory = (addon: NativeAddon, k: string, tf: TfCore) => tfc.KernelFunc;
 
 function need(backend: object, t: tfc.TensorInfo | undefined, kernel: string, name: string): Float32Array {
   const v = f32(backend, t);
@@ -376,6 +376,21 @@ const channelMeanSquare: FusedFactory = (addon, k) => (args) => {
   return output(b, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1), out);
 };
 
+const conv2dBiasAct: FusedFactory = (addon, k, tf) => (args) => {
+  const { x, filter, bias, residual } = args.inputs;
+  const b = args.backend;
+  const attrs = args.attrs as unknown as ConvAttrs & { relu?: boolean };
+  const info = convInfo(tf, x!.shape, filter!.shape, attrs);
+  const g = convGeometry(info);
+  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation, got dataFormat ${attrs.dataFormat ?? 'NHWC'}, dilations ${String(attrs.dilations ?? 1)}`);
+  const outSize = size(info.outShape);
+  if (bias && size(bias.shape) !== info.outChannels) throw new Error(`@rtkd/native: ${k}: 'bias' must have ${info.outChannels} elements (the filter's output channels), got shape [${bias.shape}]`);
+  if (residual && size(residual.shape) !== outSize) throw new Error(`@rtkd/native: ${k}: 'residual' must have the output's shape [${info.outShape}], got [${residual.shape}]`);
+  const y = outputArray(b, outSize);
+  addon.conv2dBiasAct(need(b, x, k, 'x'), need(b, filter, k, 'filter'), bias ? need(b, bias, k, 'bias') : null, residual ? need(b, residual, k, 'residual') : null, y, g, attrs.relu ? 1 : 0);
+  return output(b, info.outShape, y);
+};
+
 const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedFactory>> = {
   batchNormTrain,
   batchNormTrainGrad,
@@ -383,6 +398,7 @@ const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedF
   reluGrad,
   sgdMomentum,
   channelMeanSquare,
+  conv2dBiasAct,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */
@@ -429,7 +445,7 @@ export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendNam
     const current = tf.getKernel(name, backendName);
     if (!(current && (current.kernelFunc as unknown as Record<symbol, unknown>)[NATIVE] === true)) {
       if (current) tf.unregisterKernel(name, backendName);
-      const kernelFunc = mark(make(addon, name));
+      const kernelFunc = mark(make(addon, name, tf));
       (kernelFunc as unknown as Record<symbol, boolean>)[NATIVE] = true;
       tf.registerKernel({ kernelName: name, backendName, kernelFunc });
     }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { freeze } from '@rtkd/models';
 import type { Batch, TrainableNetwork } from './types.js';
 
 /** Test accuracy, in percent. */
@@ -12,14 +13,21 @@ export interface Accuracy {
 }
 
 /**
- * Top-1 and top-5 accuracy of `network` in eval mode (running BN statistics) over `batches`.
- * Disposes each batch's tensors and leaves no tensor behind.
+ * Top-1 and top-5 accuracy of `network` in eval mode (running BN statistics) over `batches`, on
+ * its frozen inference graph (`freeze` of @rtkd/models: BatchNorm folded from the current weights,
+ * once per call, so a network in training is folded afresh at every evaluation). Disposes each
+ * batch's tensors and leaves no tensor behind.
  *
  * @example
  * const { top1, top5 } = evaluate(network, testSource.batches(0, 0));
  */
 export function evaluate(network: TrainableNetwork, batches: Iterable<Batch>): Accuracy {
-  return accuracyOver(batches, (batch) => network.forward(batch.x, { training: false }).logits);
+  const frozen = freeze(network);
+  try {
+    return accuracyOver(batches, (batch) => frozen.forward(batch.x).logits);
+  } finally {
+    frozen.dispose();
+  }
 }
 
 /**

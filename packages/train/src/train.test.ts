@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { createModel } from '@rtkd/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from './checkpoint.js';
 import { NonFiniteLossError } from './errors.js';
@@ -32,6 +33,20 @@ describe('train', () => {
       teacher?.dispose();
       for (const { loss } of losses) loss.dispose();
     }
+  });
+
+  it('leaves numTensors unchanged by every step with a folded (frozen) teacher, and frees its folded weights at the end', async () => {
+    const teacher = createModel('resnet8', { numClasses: 3, seed: 1 });
+    const counts: number[] = [];
+    const parts = tinyParts(tempDir(), { teacher, klWeight: 0.9, epochs: 2, reporter: { step: () => counts.push(tf.memory().numTensors) } });
+    const before = tf.memory().numTensors;
+    await train(parts);
+    // Two epochs of 3 steps with an evaluation between them: the teacher is folded once, at step 1.
+    expect(counts.length).toBe(6);
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    parts.student.dispose();
+    teacher.dispose();
   });
 
   it('applies w ← w − lr·(g + wd·w) on the first step, with g from an independent tf.grads, and leaves the teacher untouched', async () => {

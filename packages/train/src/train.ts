@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Module, Rng } from '@rtkd/core';
 import { saveStateDict, writeFileAtomic } from '@rtkd/core/node';
 import type { LossContext } from '@rtkd/losses';
+import { freeze, type FrozenNetwork } from '@rtkd/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION_FILE, attentionText, evaluateWithProbes, probedLosses } from './attention.js';
 import { CHECKPOINT_FILE, isStatefulLoss, type LoadedCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, section, type TrainingPosition } from './checkpoint.js';
@@ -72,12 +73,15 @@ class TrainingRun {
   private position: TrainingPosition;
   private optimizer: Sgd | undefined;
   private checkpointWritten = false;
+  /** The teacher as a folded inference graph, built once (its weights never change). */
+  private readonly teacher: FrozenNetwork | undefined;
 
   constructor(private readonly parts: TrainingParts, private readonly reporter: Reporter) {
     this.stages = buildStages(parts);
     this.modules = new Map<string, Module>([['student', parts.student]]);
     for (const { loss } of parts.losses) this.modules.set(`loss.${loss.name}`, loss.module);
     this.checkpointPath = join(parts.dir, RUN_FILES.checkpoint);
+    this.teacher = parts.teacher ? freeze(parts.teacher) : undefined;
     this.position = {
       stage: 0,
       stageName: this.stages[0]!.name,
@@ -102,6 +106,7 @@ class TrainingRun {
       }
     } finally {
       restored?.dispose();
+      this.teacher?.dispose();
     }
     return this.finish();
   }
@@ -197,7 +202,8 @@ class TrainingRun {
 
   /** Test accuracy; with a teacher and attention losses, their probes' rows are added to the position in the same pass. */
   private evaluateEpoch(epoch: number): Accuracy {
-    const { student, teacher, test, losses } = this.parts;
+    const { student, test, losses } = this.parts;
+    const { teacher } = this;
     const probed = probedLosses(losses.map(({ loss }) => loss));
     if (!teacher || probed.length === 0) return evaluate(student, test.batches(0, 0));
     const { accuracy, rows } = evaluateWithProbes(student, teacher, test.batches(0, 0), probed, epoch);
@@ -207,12 +213,13 @@ class TrainingRun {
 
   /** One optimizer step; throws {@link NonFiniteLossError} before updating anything if a term is not finite. */
   private step(stage: Stage, batch: Batch, lr: number): { samples: number; correct: number; objective: number; terms: Record<string, number> } {
-    const { student, teacher } = this.parts;
+    const { student } = this.parts;
+    const { teacher } = this;
     const optimizer = this.optimizer!;
     const kept: tf.Tensor[] = [];
     try {
       return tf.tidy(() => {
-        const teacherOutput = teacher?.forward(batch.x, { training: false });
+        const teacherOutput = teacher?.forward(batch.x);
         const { value, grads } = tf.variableGrads(() => {
           const studentOutput = student.forward(batch.x, { training: stage.studentTraining });
           const ctx: LossContext = {

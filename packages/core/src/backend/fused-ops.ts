@@ -106,3 +106,52 @@ export function useFusedReluGradient(): void {
     },
   });
 }
+
+/** Options of {@link conv2dBiasAct}. */
+export interface Conv2dBiasActOptions {
+  /** Per-output-channel bias `[out]`, added after the convolution. */
+  bias?: tf.Tensor1D;
+  /** A tensor of the output's shape, added after the bias (a residual shortcut). */
+  residual?: tf.Tensor4D;
+  /** Stride (both axes); default 1. */
+  stride?: number;
+  /** Symmetric zero padding in pixels, or 'valid'; default 'valid'. */
+  pad?: number | 'valid';
+  /** `max(·, 0)` at the end; default false. */
+  relu?: boolean;
+}
+
+/**
+ * Inference-only `relu?(conv2d(x, filter) + bias + residual)` on NHWC: one kernel pass when the
+ * active backend has {@link FUSED_KERNELS}.conv2dBiasAct (@rtkd/native), else the same math as
+ * separate TF.js ops (Conv2D, Add, Add, Relu), which round identically. Not differentiable on the
+ * fused path: use it for frozen networks.
+ */
+export function conv2dBiasAct(x: tf.Tensor4D, filter: tf.Tensor4D, options: Conv2dBiasActOptions = {}): tf.Tensor4D {
+  const { bias, residual, stride = 1, pad = 'valid', relu = false } = options;
+  if (x.dtype === 'float32' && hasKernel(FUSED_KERNELS.conv2dBiasAct)) {
+    const inputs: tf.NamedTensorMap = { x, filter };
+    if (bias) inputs.bias = bias;
+    if (residual) inputs.residual = residual;
+    return tf.engine().runKernel(FUSED_KERNELS.conv2dBiasAct, inputs, { strides: [stride, stride], pad, relu } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  return tf.tidy(() => {
+    let y = tf.conv2d(x, filter, stride, pad);
+    if (bias) y = tf.add(y, bias);
+    if (residual) y = tf.add(y, residual);
+    return relu ? tf.relu(y) : y;
+  });
+}
+
+/**
+ * `x·scale + shift` over the last axis (then `max(·, 0)` when `relu`): one kernel pass when the
+ * backend has it (@rtkd/native), else `tf.mul`, `tf.add` (and `tf.relu`).
+ */
+export function channelAffine<T extends tf.Tensor>(x: T, scale: tf.Tensor1D, shift: tf.Tensor1D, relu = false): T {
+  const fused = fusedChannelAffine(x, scale, shift, relu);
+  if (fused) return fused;
+  return tf.tidy(() => {
+    const y = tf.add(tf.mul(x, scale), shift);
+    return (relu ? tf.relu(y) : y) as T;
+  });
+}

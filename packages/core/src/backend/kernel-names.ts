@@ -17,4 +17,11 @@ export const FUSED_KERNEL_NAMES = {
   sgdMomentum: 'RtkdSgdMomentum',
   /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention). */
   channelMeanSquare: 'RtkdChannelMeanSquare',
+  /**
+   * inputs {x, filter, bias?, residual?}, attrs {strides, pad, relu?}; output conv2d(x, filter)
+   * (NHWC, no dilation), then + bias over the last axis, then + residual, then max(·, 0) when relu,
+   * each step rounded to float32 as the separate Conv2D, Add, Add, Relu kernels would. Inference
+   * only: no gradient is registered.
+   */
+  conv2dBiasAct: 'RtkdConv2DBiasAct',
 } as const;
