@@ -236,7 +236,7 @@ void depthwise_backprop_filter(const ConvGeometry& g, const float* x, const floa
 }
 
 void copy_block(const float* src, float* dst, int rank, const int64_t* dims, const int64_t* src_strides, const int64_t* dst_strides) {
-  const int64_t inner = dims[rank - 1];
+  const int64_t inner = dims[rank - 1], src_step = src_strides[rank - 1];
   int64_t rows = 1;
   for (int d = 0; d < rank - 1; ++d) rows *= dims[d];
   const int64_t per_piece = std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1));
@@ -250,7 +250,13 @@ void copy_block(const float* src, float* dst, int rank, const int64_t* dims, con
         s += i * src_strides[d];
         t += i * dst_strides[d];
       }
-      std::memcpy(dst + t, src + s, size_t(inner) * sizeof(float));
+      if (src_step == 1) {
+        std::memcpy(dst + t, src + s, size_t(inner) * sizeof(float));
+      } else {
+        const float* from = src + s;
+        float* to = dst + t;
+        for (int64_t i = 0; i < inner; ++i) to[i] = from[i * src_step];
+      }
     }
   });
 }

@@ -34,7 +34,8 @@ void depthwise_backprop_input(const ConvGeometry& g, const float* dy, const floa
 void depthwise_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
 // dst[i] = src[i] over a block of `rank` (≤ 6) dims, element strides per dim; the last dim is
-// contiguous in both (stride 1) and copied with memcpy.
+// contiguous in dst (stride 1), and copied with memcpy where it is in src too (a gather otherwise:
+// transposes).
 void copy_block(const float* src, float* dst, int rank, const int64_t* dims, const int64_t* src_strides, const int64_t* dst_strides);
 
 }  // namespace rtkd

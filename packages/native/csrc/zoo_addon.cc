@@ -123,8 +123,8 @@ napi_value CopyBlock(napi_env env, napi_callback_info info) {
   const auto dims = a.ints(2), ss = a.ints(3), ds = a.ints(4);
   if (!a.ok) return nullptr;
   const size_t rank = dims.size();
-  if (rank < 1 || rank > 6 || ss.size() != rank || ds.size() != rank || ss[rank - 1] != 1 || ds[rank - 1] != 1) {
-    a.error("copyBlock needs 1–6 dims, strides per dim and a contiguous last dim");
+  if (rank < 1 || rank > 6 || ss.size() != rank || ds.size() != rank || ds[rank - 1] != 1) {
+    a.error("copyBlock needs 1–6 dims, strides per dim and a last dim contiguous in dst");
     return nullptr;
   }
   int64_t last_s = 0, last_d = 0;

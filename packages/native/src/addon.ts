@@ -47,7 +47,7 @@ export interface NativeAddon {
   depthwiseConv2d(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: number[]): void;
   depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
   depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: number[]): void;
-  /** Copies a block of up to 6 dims (element strides per dim, last dim contiguous in both) from `src` to `dst`. */
+  /** Copies a block of up to 6 dims (element strides per dim, last dim contiguous in `dst`) from `src` to `dst`. */
   copyBlock(src: Float32Array, dst: Float32Array, dims: number[], srcStrides: number[], dstStrides: number[]): void;
 }
 

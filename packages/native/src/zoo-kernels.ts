@@ -4,7 +4,7 @@ import { outputArray } from './recycle.js';
 
 // Native versions of the stock cpu kernels the cross-architecture students spend their time in:
 // pools (VGG), depthwise convs (MobileNetV2, ShuffleNets) and the channel-axis slices, splits,
-// concats and pads of the ShuffleNets. Each reproduces the stock kernel's bits (see csrc/zoo.h).
+// concats, pads and channel-shuffle transposes of the ShuffleNets. Each reproduces the stock kernel's bits (see csrc/zoo.h).
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
@@ -106,8 +106,8 @@ const rowMajorStrides = (shape: readonly number[]): number[] => shape.map((_, i)
 
 /**
  * A block copy reduced to few dims: size-1 dims dropped, neighbours merged where both sides step
- * through them contiguously, a trailing unit dim added when the last one is not contiguous.
- * Undefined when more than 6 dims remain.
+ * through them contiguously, a trailing unit dim added when the last one is not contiguous in
+ * `dst` (or in neither). Undefined when more than 6 dims remain.
  */
 function copyPlan(dims: readonly number[], src: readonly number[], dst: readonly number[]): [number[], number[], number[]] | undefined {
   const d: number[] = [];
@@ -126,7 +126,7 @@ function copyPlan(dims: readonly number[], src: readonly number[], dst: readonly
       t.push(dst[i]!);
     }
   });
-  if (d.length === 0 || s[s.length - 1] !== 1 || t[t.length - 1] !== 1) {
+  if (d.length === 0 || t[t.length - 1] !== 1) {
     d.push(1);
     s.push(1);
     t.push(1);
@@ -200,6 +200,22 @@ const concat: KernelFactory = (tf, addon, stock) => (args) => {
   return output(args.backend, outShape, out);
 };
 
+/** Transposes by one strided copy (the stock one walks index arrays per element): ShuffleNet's channel shuffle. */
+const transpose: KernelFactory = (_tf, addon, stock) => (args) => {
+  const { x } = args.inputs;
+  const xv = f32(args.backend, x);
+  if (!xv || !x || xv.length === 0) return stock(args);
+  const { perm } = args.attrs as unknown as { perm: number[] };
+  if (perm.length !== x.shape.length) return stock(args);
+  const xStrides = rowMajorStrides(x.shape);
+  const outShape = perm.map((p) => x.shape[p]!);
+  const plan = copyPlan(outShape, perm.map((p) => xStrides[p]!), rowMajorStrides(outShape));
+  if (!plan) return stock(args);
+  const out = outputArray(args.backend, xv.length);
+  addon.copyBlock(xv, out, ...plan);
+  return output(args.backend, outShape, out);
+};
+
 /** Constant padding: fill, then one block copy of x into the interior. */
 const padV2: KernelFactory = (_tf, addon, stock) => (args) => {
   const { x } = args.inputs;
@@ -230,4 +246,5 @@ export const ZOO_KERNELS: Readonly<Record<string, KernelFactory>> = {
   SplitV: splitV,
   Concat: concat,
   PadV2: padV2,
+  Transpose: transpose,
 };

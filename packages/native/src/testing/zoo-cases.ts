@@ -64,7 +64,7 @@ export const ZOO_CASES: Case[] = [
   depthwiseCase('3x3 s1 valid', [2, 6, 7, 8], [3, 3], 1, 'valid'),
   depthwiseCase('5x3 s1 pad 2 (window over the padding), 3 channels', [2, 4, 5, 3], [5, 3], 1, 2),
   {
-    name: 'channel-axis slice, split, concat, pad and their gradients',
+    name: 'channel-axis slice, split, concat, pad, channel shuffle (transpose) and their gradients',
     exact: true,
     run: () => {
       const x = rand([2, 5, 6, 12], 51);
@@ -78,7 +78,9 @@ export const ZOO_CASES: Case[] = [
       const r = rand([2, 5, 6, 18], 53);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.concat([...tf.split(t, [4, 8], 3), tf.slice(t, [0, 0, 0, 2], [-1, -1, -1, 6])], 3), r)))(x);
       const gp = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]), rand([2, 7, 8, 12], 54))))(x);
-      return [a!, b!, ...parts, sliced, cat, catH, padded, paddedC, g, gp, tf.slice(x, [0, 0, 0, 11], [2, 5, 6, 1])];
+      const shuffled = tf.transpose(tf.reshape(x, [2, 5, 6, 3, 4]), [0, 1, 2, 4, 3]);
+      const gt = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(t, [3, 1, 0, 2]), rand([12, 5, 2, 6], 55))))(x);
+      return [a!, b!, ...parts, sliced, cat, catH, padded, paddedC, g, gp, tf.slice(x, [0, 0, 0, 11], [2, 5, 6, 1]), shuffled, gt, tf.transpose(x), tf.transpose(x, [0, 1, 2, 3])];
     },
   },
 ];
