@@ -18,6 +18,10 @@
 #include "kernels.h"
 #include "pool.h"
 
+namespace rtkd {
+void register_zoo_kernels(napi_env env, napi_value exports);  // zoo_addon.cc
+}
+
 namespace {
 
 // x86-64 needs AVX2 and FMA (kernels.cc and fused.cc are compiled for them); elsewhere the
@@ -362,6 +366,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
     napi_set_named_property(env, exports, f.name, v);
   }
+  rtkd::register_zoo_kernels(env, exports);
   return exports;
 }
 

@@ -37,6 +37,20 @@ export interface NativeAddon {
   channelMeanSquare(x: Float32Array, out: Float32Array, channels: number): void;
   /** y = conv2d(x, filter) (geometry as {@link NativeAddon.conv2d}), + bias per channel, + residual, then max(y, 0) when `relu` is 1; bias and residual may be null. */
   conv2dBiasAct(x: Float32Array, filter: Float32Array, bias: Float32Array | null, residual: Float32Array | null, y: Float32Array, geometry: number[], relu: number): void;
+  /** Max pool of NHWC `x` into `y`; geometry `[n,h,w,c, fh,fw, sh,sw, padTop,padLeft, oh,ow]` (`x` passed twice). */
+  maxPool(x: Float32Array, x2: Float32Array, y: Float32Array, geometry: number[]): void;
+  /** dx of {@link NativeAddon.maxPool} (tfjs-backend-cpu's semantics: each dy to its window's first strict maximum). */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** Average pool over the in-image part of each window; geometry as {@link NativeAddon.maxPool}. */
+  avgPool(x: Float32Array, x2: Float32Array, y: Float32Array, geometry: number[]): void;
+  /** dx of the average pool as tfjs-backend-cpu computes it (Σ dy over covering windows ÷ window area; `dy` passed twice). */
+  avgPoolGrad(dy: Float32Array, dy2: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** Depthwise conv, channel multiplier 1: filter `[kh,kw,c,1]`, conv geometry with cout = c. */
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: number[]): void;
+  depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: number[]): void;
+  /** Copies a block of up to 6 dims (element strides per dim, last dim contiguous in `dst`) from `src` to `dst`. */
+  copyBlock(src: Float32Array, dst: Float32Array, dims: number[], srcStrides: number[], dstStrides: number[]): void;
 }
 
 /** Thrown when the addon cannot be used here; `message` says why and how to fix it. */

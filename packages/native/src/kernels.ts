@@ -1,17 +1,10 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
+import { f32, type KernelFactory, output, size, type TfCore } from './kernel-io.js';
 import { outputArray } from './recycle.js';
+import { ZOO_KERNELS } from './zoo-kernels.js';
 
-/** The tfjs-core module the kernels are registered with (pass the caller's own instance). */
-export type TfCore = typeof tfc;
-
-type KernelFactory = (tf: TfCore, addon: NativeAddon, stock: tfc.KernelFunc) => tfc.KernelFunc;
-
-/** The slice of tfjs-backend-cpu's backend the kernels use: its tensors are plain typed arrays. */
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tfc.DataType, values: Float32Array): tfc.TensorInfo;
-}
+export type { TfCore };
 
 /** Same mark as @rtkd/core's kernels, so core's own registration leaves these in place. */
 const RTKD_KERNEL = Symbol.for('@rtkd/core.kernel');
@@ -20,19 +13,6 @@ function mark(fn: tfc.KernelFunc): tfc.KernelFunc {
   (fn as unknown as Record<symbol, boolean>)[RTKD_KERNEL] = true;
   return fn;
 }
-
-/** The Float32Array behind a float32 tensor, or undefined (other dtype or storage): the caller falls back. */
-function f32(backend: object, t: tfc.TensorInfo | undefined): Float32Array | undefined {
-  if (!t || t.dtype !== 'float32') return undefined;
-  const values = (backend as CpuBackend).data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : undefined;
-}
-
-function output(backend: object, shape: number[], values: Float32Array): tfc.TensorInfo {
-  return (backend as CpuBackend).makeTensorInfo(shape, 'float32', values);
-}
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** [n,h,w,cin, kh,kw,cout, sh,sw,pt,pl, oh,ow] of an NHWC conv without dilation, or undefined. */
 function convGeometry(info: tfc.backend_util.Conv2DInfo): number[] | undefined {
@@ -415,6 +395,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
   Min: reduceMinMax(3),
   AddN: addN,
   Unpack: unpack,
+  ...ZOO_KERNELS,
 };
 
 /**

@@ -6,12 +6,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 import { registerNativeKernels } from '../kernels.js';
+import { ZOO_CASES } from './zoo-cases.js';
 
 // Reference: the stock tfjs cpu kernels (independent code), run before the native ones replace them.
 // Every case is a function of tensors made from a fixed seed; results are compared element-wise.
 
-/** A named computation whose outputs are compared between the stock and the native kernels. */
-export type Case = { name: string; run: () => tf.Tensor | tf.Tensor[] };
+/**
+ * A named computation whose outputs are compared between the stock and the native kernels;
+ * `exact`: the native kernels must give the stock bits (NaN included).
+ */
+export type Case = { name: string; run: () => tf.Tensor | tf.Tensor[]; exact?: boolean };
 
 const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
@@ -72,6 +76,7 @@ export const CASES: Case[] = [
     },
   },
   { name: 'addN', run: () => [tf.addN([rand([5, 6], 13), rand([5, 6], 14), rand([5, 6], 15)])] },
+  ...ZOO_CASES,
 ];
 
 
@@ -84,6 +89,7 @@ const values = (out: tf.Tensor | tf.Tensor[]) => (Array.isArray(out) ? out : [ou
  */
 export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'generic'): void {
   const label = isa ?? 'default';
+  const exactCases = CASES.filter((c) => c.exact);
   const reference = new Map<string, Float32Array[]>();
 
   beforeAll(async () => {
@@ -104,6 +110,10 @@ export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'gener
         const got = tf.tidy(() => values(c.run()).map((v) => v.slice()));
         const want = reference.get(c.name)!;
         expect(got.length).toBe(want.length);
+        if (c.exact) {
+          got.forEach((g, i) => expect(g, `${c.name} output ${i}`).toEqual(want[i]));
+          return;
+        }
         got.forEach((g, i) => {
           const w = want[i]!;
           expect(g.length).toBe(w.length);
@@ -115,7 +125,7 @@ export function describeNativeKernelsMatchStock(isa?: 'avx512' | 'avx2' | 'gener
     }
 
     it('is bit-identical for 1 and 2 threads', () => {
-      const run = () => tf.tidy(() => CASES.slice(0, 3).map((c) => values(c.run()).map((v) => Array.from(v))));
+      const run = () => tf.tidy(() => [...CASES.slice(0, 3), ...exactCases].map((c) => values(c.run()).map((v) => Array.from(v))));
       expectSameForThreadCounts((n) => loadNativeAddon().setThreads(n), run, 1);
     });
   });
