@@ -270,7 +270,7 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
 };
 
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
-export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'sgdMomentumAll'] as const;
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare'] as const;
 
 /**
  * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
@@ -352,30 +352,6 @@ const sgdMomentum: FusedFactory = (addon, k) => (args) => {
   return [output(b, [...w!.shape], wOut), output(b, [...w!.shape], bOut)];
 };
 
-/** sgdMomentum over every parameter of a step in one kernel call: one engine dispatch instead of one per parameter. */
-const sgdMomentumAll: FusedFactory = (addon, k) => (args) => {
-  const b = args.backend;
-  const { lr, momentum, weightDecay, first } = args.attrs as unknown as { lr: number; momentum: number; weightDecay: number; first: boolean[] };
-  for (const [name, v] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
-  }
-  if (!Array.isArray(first)) throw new Error(`@rtkd/native: ${k}: attr 'first' must be an array of booleans, one per parameter`);
-  const outputs: tfc.TensorInfo[] = [];
-  for (let i = 0; i < first.length; i++) {
-    const w = args.inputs[`w${i}`];
-    if (!w) throw new Error(`@rtkd/native: ${k}: input 'w${i}' is missing (attr 'first' has ${first.length} entries)`);
-    const wv = need(b, w, k, `w${i}`);
-    const gv = need(b, args.inputs[`g${i}`], k, `g${i}`);
-    const bv = need(b, args.inputs[`buf${i}`], k, `buf${i}`);
-    if (gv.length !== wv.length || bv.length !== wv.length) throw new Error(`@rtkd/native: ${k}: w${i}, g${i} and buf${i} differ in size`);
-    const wOut = outputArray(b, wv.length);
-    const bOut = outputArray(b, wv.length);
-    addon.sgdMomentum(wv, gv, bv, wOut, bOut, lr, momentum, weightDecay, first[i] ? 1 : 0);
-    outputs.push(output(b, [...w.shape], wOut), output(b, [...w.shape], bOut));
-  }
-  return outputs;
-};
-
 const reluGrad: FusedFactory = (addon, k) => (args) => {
   const { dy, x } = args.inputs;
   const b = args.backend;
@@ -407,7 +383,6 @@ const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedF
   reluGrad,
   sgdMomentum,
   channelMeanSquare,
-  sgdMomentumAll,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */

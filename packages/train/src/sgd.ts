@@ -7,8 +7,6 @@ import { FUSED_KERNEL_NAMES } from '@rtkd/core';
  * each operation rounded to float32 as the separate ops below round it (the same bits).
  */
 const FUSED_SGD_KERNEL = FUSED_KERNEL_NAMES.sgdMomentum;
-/** The same update of every parameter in one kernel call (one engine dispatch per step, not one per parameter). */
-const FUSED_SGD_ALL_KERNEL = FUSED_KERNEL_NAMES.sgdMomentumAll;
 
 /** Hyper-parameters of {@link Sgd}. */
 export interface SgdOptions {
@@ -68,63 +66,27 @@ export class Sgd {
 
   /** Applies one update with learning rate `lr`; `grads` is keyed by variable name, as `tf.variableGrads` returns. */
   step(grads: tf.NamedTensorMap, lr: number): void {
-    const backend = tf.getBackend();
-    const fused = tf.getKernel(FUSED_SGD_KERNEL, backend) !== undefined;
-    const rest = tf.getKernel(FUSED_SGD_ALL_KERNEL, backend) !== undefined ? this.stepAllFused(grads, lr) : this.params;
-    for (const param of rest) this.stepOne(param, grads[param.variable.name], lr, fused);
-  }
-
-  /** The float32 parameters with a gradient, updated in one kernel call; returns the others. */
-  private stepAllFused(grads: tf.NamedTensorMap, lr: number): NamedParameter[] {
     const { momentum, weightDecay } = this.options;
-    const inputs: tf.NamedTensorMap = {};
-    const batch: NamedParameter[] = [];
-    const rest: NamedParameter[] = [];
-    const first: boolean[] = [];
-    for (const param of this.params) {
-      const grad = grads[param.variable.name];
+    const fused = tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined;
+    for (const { key, variable } of this.params) {
+      const grad = grads[variable.name];
       if (grad == null) continue;
-      if (grad.dtype !== 'float32' || param.variable.dtype !== 'float32') {
-        rest.push(param);
-        continue;
-      }
-      const i = batch.length;
-      inputs[`w${i}`] = param.variable;
-      inputs[`g${i}`] = grad;
-      inputs[`buf${i}`] = this.buffers.get(param.key)!;
-      first.push(!this.started.has(param.key));
-      batch.push(param);
-    }
-    if (batch.length === 0) return rest;
-    tf.tidy(() => {
-      const outputs = tf.engine().runKernel(FUSED_SGD_ALL_KERNEL, inputs, { lr, momentum, weightDecay, first } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      batch.forEach(({ key, variable }, i) => {
-        this.buffers.get(key)!.assign(outputs[2 * i + 1]!);
-        variable.assign(outputs[2 * i]!);
-        this.started.add(key);
+      const buffer = this.buffers.get(key)!;
+      const first = !this.started.has(key);
+      tf.tidy(() => {
+        if (fused && grad.dtype === 'float32' && variable.dtype === 'float32') {
+          const [w, next] = tf.engine().runKernel(FUSED_SGD_KERNEL, { w: variable, g: grad, buf: buffer }, { lr, momentum, weightDecay, first }) as tf.Tensor[];
+          buffer.assign(next!);
+          variable.assign(w!);
+          return;
+        }
+        const decayed = weightDecay === 0 ? grad : tf.add(grad, tf.mul(variable, weightDecay));
+        const next = first || momentum === 0 ? decayed : tf.add(tf.mul(buffer, momentum), decayed);
+        buffer.assign(next);
+        variable.assign(tf.sub(variable, tf.mul(buffer, lr)));
       });
-    });
-    return rest;
-  }
-
-  private stepOne({ key, variable }: NamedParameter, grad: tf.Tensor | undefined, lr: number, fused: boolean): void {
-    if (grad == null) return;
-    const { momentum, weightDecay } = this.options;
-    const buffer = this.buffers.get(key)!;
-    const first = !this.started.has(key);
-    tf.tidy(() => {
-      if (fused && grad.dtype === 'float32' && variable.dtype === 'float32') {
-        const [w, next] = tf.engine().runKernel(FUSED_SGD_KERNEL, { w: variable, g: grad, buf: buffer }, { lr, momentum, weightDecay, first }) as tf.Tensor[];
-        buffer.assign(next!);
-        variable.assign(w!);
-        return;
-      }
-      const decayed = weightDecay === 0 ? grad : tf.add(grad, tf.mul(variable, weightDecay));
-      const next = first || momentum === 0 ? decayed : tf.add(tf.mul(buffer, momentum), decayed);
-      buffer.assign(next);
-      variable.assign(tf.sub(variable, tf.mul(buffer, lr)));
-    });
-    this.started.add(key);
+      this.started.add(key);
+    }
   }
 
   /**

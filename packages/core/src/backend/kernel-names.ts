@@ -15,12 +15,6 @@ export const FUSED_KERNEL_NAMES = {
   reluGrad: 'RtkdReluGrad',
   /** inputs {w, g, buf}, attrs {lr, momentum, weightDecay, first}; outputs [w', buf'] of one PyTorch SGD-momentum step (see @rtkd/train's Sgd). */
   sgdMomentum: 'RtkdSgdMomentum',
-  /**
-   * The sgdMomentum step of many parameters in one kernel call: inputs {w0, g0, buf0, w1, g1, buf1, …},
-   * attrs {lr, momentum, weightDecay, first: boolean per parameter}; outputs [w'0, buf'0, w'1, buf'1, …],
-   * the same bits as sgdMomentum on each parameter.
-   */
-  sgdMomentumAll: 'RtkdSgdMomentumAll',
   /** inputs {x}, attrs {keepDims?}; output mean over the last axis of x² (AT-style spatial attention). */
   channelMeanSquare: 'RtkdChannelMeanSquare',
 } as const;
