@@ -25,6 +25,8 @@ const USAGE = `usage: node bench/epoch.mjs [options]
   --backend NAME      rtkd backend: auto (default), native, wasm, cpu, node
   --engines LIST      rtkd,torch (default both)
   --python PATH       python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
+  --omp-wait POLICY   OMP_WAIT_POLICY of the PyTorch process: passive or active (default: unset, PyTorch's
+                      own; its OpenMP threads then spin, which collapses its times when the cores are shared)
   --json              print only {"rtkd":{…},"torch":{…},"ratio",…} on stdout`;
 
 const { values: opts } = parseArgs({
@@ -40,6 +42,7 @@ const { values: opts } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     engines: { type: 'string', default: 'rtkd,torch' },
     python: { type: 'string' },
+    'omp-wait': { type: 'string' },
     json: { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -64,6 +67,8 @@ const subset = count('subset', undefined);
 const testSubset = count('test-subset', subset === undefined ? undefined : Math.ceil(subset / 5));
 const batch = count('batch', 64);
 const loss = opts.teacher ? (opts.loss ?? 'afd-rtk') : undefined;
+const ompWait = opts['omp-wait']?.toUpperCase();
+if (ompWait !== undefined && ompWait !== 'PASSIVE' && ompWait !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
 if (opts.loss && !opts.teacher) throw new Error('--loss needs --teacher');
 if (loss && !TORCH_LOSSES.includes(loss)) throw new Error(`--loss must be one of ${TORCH_LOSSES.join(', ')} (the losses bench/torch_epoch.py has), got '${loss}'`);
 
@@ -105,7 +110,7 @@ function runParent() {
       torch = { error: 'torch not available' };
     }
     const ratio = rtkd?.epochSeconds !== undefined && torch?.epochSeconds !== undefined ? rtkd.epochSeconds / torch.epochSeconds : undefined;
-    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, data, rtkd, torch, ratio }));
+    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, data, rtkd, torch, ratio }));
     else printTable(what, rtkd, torch, ratio);
     if (python && !python.ok) process.exitCode = 2;
   } finally {
@@ -133,7 +138,8 @@ function runTorch(python, root, threads) {
   if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
   if (subset !== undefined) args.push('--subset', subset);
   if (testSubset !== undefined) args.push('--test-subset', testSubset);
-  const r = spawnSync(python, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  const env = ompWait ? { ...process.env, OMP_WAIT_POLICY: ompWait } : process.env;
+  const r = spawnSync(python, args.map(String), { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
   return resultOf(r.stdout ?? '') ?? { error: `torch_epoch.py failed (exit ${r.status ?? r.signal})` };
 }
 
@@ -146,11 +152,14 @@ function printTable(what, rtkd, torch, ratio) {
       r.epochSeconds.toFixed(1), r.epochCpuSeconds.toFixed(1), (r.trainImages / r.trainSeconds).toFixed(0), r.loadAverage.toFixed(2)];
   };
   const label = rtkd?.backend ? `rtkd ${rtkd.backend.replace(/; kernels:.*\)$/, ')')}` : 'rtkd';
-  printMarkdownTable(header, [row(label, rtkd), row(`PyTorch ${torch?.version ?? ''} ×${torch?.threads ?? '?'}`.trim(), torch)].filter(Boolean));
+  const torchLabel = `PyTorch ${torch?.version ?? ''} ×${torch?.threads ?? '?'}${ompWait ? ` (OMP_WAIT_POLICY=${ompWait})` : ''}`;
+  printMarkdownTable(header, [row(label, rtkd), row(torchLabel, torch)].filter(Boolean));
   console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
   console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
   if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time): ${ratio.toFixed(2)}×`);
-  if (os.loadavg()[0] > os.cpus().length) console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s).`);
+  if (os.loadavg()[0] > os.cpus().length) {
+    console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
+  }
 }
 
 // ---------------------------------------------------------------- rtkd child
