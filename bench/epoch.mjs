@@ -183,6 +183,9 @@ async function runRtkdChild() {
       const t = /(\d+) threads?/.exec(line);
       if (line.startsWith('backend: ') && t && threads === undefined) threads = Number(t[1]);
     },
+    step: (r) => {
+      if ((r.step + 1) % Math.max(1, Math.round(r.steps / 10)) === 0 || r.step + 1 === r.steps) process.stderr.write(`  rtkd step ${r.step + 1}/${r.steps}, ${r.imagesPerSecond.toFixed(0)} images/s\n`);
+    },
   });
   console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', threads, ...m, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
   process.exit(0);

@@ -132,6 +132,9 @@ def main():
         loss_value = loss.item()
         steps += 1
         step_wall.append(time.perf_counter() - s0)
+        total = (order.size + args.batch - 1) // args.batch
+        if steps % max(1, round(total / 10)) == 0 or steps == total:
+            print(f'  torch step {steps}/{total}, {steps * args.batch / sum(step_wall):.0f} images/s', file=sys.stderr)
     t2, c2 = cpu_clock()
 
     student.eval()

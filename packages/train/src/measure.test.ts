@@ -1,17 +1,19 @@
-import { readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { measureEpoch } from './measure.js';
+import { tempDir } from './test-support/run-helpers.js';
 
-const measureDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('rtkd-measure-')).sort();
+const dir = tempDir('rtkd-measure-test-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('measureEpoch', () => {
   it('times every step of one epoch and the test pass, counts their images, and leaves no tensor or directory behind', async () => {
-    const dirsBefore = measureDirs();
     const tensorsBefore = tf.memory().numTensors;
     const logged: string[] = [];
-    const m = await measureEpoch({ model: 'resnet8', data: { name: 'digits', subset: 40, testSubset: 24 }, batchSize: 16, backend: 'cpu', log: (line) => logged.push(line) });
+    const steps: string[] = [];
+    const m = await measureEpoch({ model: 'resnet8', data: { name: 'digits', subset: 40, testSubset: 24 }, batchSize: 16, backend: 'cpu', tmpDir: dir, log: (line) => logged.push(line), step: (r) => steps.push(`${r.step + 1}/${r.steps}`) });
+    expect(steps).toEqual(['1/3', '2/3', '3/3']);
     expect(m.steps).toBe(3); // ⌈40 / 16⌉
     expect(m.trainImages).toBe(40);
     expect(m.testImages).toBe(24);
@@ -27,7 +29,7 @@ describe('measureEpoch', () => {
     expect(m.totalSeconds).toBeGreaterThanOrEqual(m.setupSeconds + m.epochSeconds);
     expect(m.epochCpuSeconds).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
-    expect(measureDirs()).toEqual(dirsBefore);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('distils from a teacher given only by name (its initial weights) with the listed losses', async () => {

@@ -6,6 +6,7 @@ import { createModel } from '@rtkd/models';
 import { saveWeights } from '@rtkd/models/node';
 import { type LossSpec, type TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
+import type { StepReport } from './reporter.js';
 import { runTraining } from './run.js';
 
 /** What {@link measureEpoch} runs: one epoch of a network or a teacher → student pair. */
@@ -24,6 +25,10 @@ export interface EpochMeasureOptions {
   klWeight?: number;
   /** Also reported: each line of the trainer's log (the backend chosen, …). */
   log?: (message: string) => void;
+  /** Folder in which the temporary run directory is made (default the OS's temporary folder). */
+  tmpDir?: string;
+  /** Called after every training step (progress of a long epoch; its own time counts in the next step's). */
+  step?: (report: StepReport) => void;
 }
 
 /** The time of one epoch and its test pass, as {@link measureEpoch} measured it. */
@@ -62,7 +67,7 @@ export interface EpochMeasurement {
  * console.log(`${(m.trainImages / m.trainSeconds).toFixed(0)} images/s`);
  */
 export async function measureEpoch(options: EpochMeasureOptions): Promise<EpochMeasurement> {
-  const dir = await mkdtemp(join(tmpdir(), 'rtkd-measure-'));
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'rtkd-measure-'));
   try {
     const teacher = options.teacher && { model: options.teacher.model, weights: options.teacher.weights ?? (await initialWeights(options, join(dir, 'teacher.safetensors'))) };
     return await timeRun(options, teacher, join(dir, 'run'));
@@ -128,6 +133,7 @@ async function timeRun(options: EpochMeasureOptions, teacher: { model: string; w
           const now = performance.now() / 1000;
           stepSeconds.push(now - lastStep);
           lastStep = now;
+          options.step?.(r);
         },
         epochEnd: (row) => {
           if (row.stage !== 'main') return;
