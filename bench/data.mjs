@@ -12,11 +12,12 @@
 //      (4-pixel zero padding) + horizontal flip on uint8, normalisation to float32, upload of x and y
 //      (tfjs cpu backend), dispose.
 // Target: ≥ 20,000 images/s for the epoch. Options: --images N, --batch B.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@rtkd/core/node';
 import { loadDataset, batches, batchCount } from '@rtkd/datasets';
+import { writeSyntheticCifar10 } from './lib.mjs';
 
 // One core: the plain-JS cpu backend (uploads are all the pipeline asks of it).
 const backend = await initBackend('cpu');
@@ -33,24 +34,6 @@ const batchSize = option('batch', 128);
 function cpuSeconds(start) {
   const { user, system } = process.cpuUsage(start);
   return (user + system) / 1e6;
-}
-
-function writeSyntheticCifar10(root, n) {
-  const folder = join(root, 'cifar-10-batches-bin');
-  mkdirSync(folder, { recursive: true });
-  const perFile = Math.ceil(n / 5);
-  let seed = 12345;
-  for (let f = 0; f < 5; f++) {
-    const count = Math.min(perFile, n - f * perFile);
-    const bytes = Buffer.alloc(Math.max(0, count) * 3073);
-    for (let i = 0; i < bytes.length; i++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      bytes[i] = seed >>> 24;
-    }
-    for (let r = 0; r < count; r++) bytes[r * 3073] %= 10;
-    writeFileSync(join(folder, `data_batch_${f + 1}.bin`), bytes);
-  }
-  writeFileSync(join(folder, 'test_batch.bin'), Buffer.alloc(3073));
 }
 
 const root = mkdtempSync(join(tmpdir(), 'rtkd-bench-data-'));

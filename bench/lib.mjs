@@ -1,5 +1,7 @@
 // Helpers shared by the bench scripts.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The median of a list of numbers (mean of the middle two for an even count). */
 export function median(values) {
@@ -82,4 +84,28 @@ export function printMarkdownTable(header, body) {
   const fmt = (row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   console.log(`\n${fmt(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of body) console.log(fmt(row));
+}
+
+/**
+ * Writes a synthetic CIFAR-10 set in the official binary format (`cifar-10-batches-bin/`:
+ * `data_batch_1..5.bin` holding `train` records, `test_batch.bin` holding `test`; each record a
+ * label byte 0–9 then 3072 pixel bytes, planes R, G, B) with pseudo-random pixels. The data
+ * pipeline and the networks do not look at pixel values, so timings match real data.
+ */
+export function writeSyntheticCifar10(root, train, test = 1) {
+  const folder = join(root, 'cifar-10-batches-bin');
+  mkdirSync(folder, { recursive: true });
+  let seed = 12345;
+  const records = (count) => {
+    const bytes = Buffer.alloc(Math.max(0, count) * 3073);
+    for (let i = 0; i < bytes.length; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      bytes[i] = seed >>> 24;
+    }
+    for (let r = 0; r < count; r++) bytes[r * 3073] %= 10;
+    return bytes;
+  };
+  const perFile = Math.ceil(train / 5);
+  for (let f = 0; f < 5; f++) writeFileSync(join(folder, `data_batch_${f + 1}.bin`), records(Math.min(perFile, train - f * perFile)));
+  writeFileSync(join(folder, 'test_batch.bin'), records(test));
 }

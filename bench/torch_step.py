@@ -279,14 +279,14 @@ STUDENTS = {
 }
 
 
-def make_net(name):
+def make_net(name, classes=100):
     if name in STUDENTS:
         return STUDENTS[name]()
-    if name == 'resnet20':
-        return ResNet(20)
+    if name.startswith('resnet') and name[6:].isdigit():
+        return ResNet(int(name[6:]), classes=classes)
     if name.startswith('wrn_'):
         _, depth, widen = name.split('_')
-        return WideResNet(int(depth), int(widen))
+        return WideResNet(int(depth), int(widen), classes=classes)
     raise SystemExit(f'unknown net {name}')
 
 

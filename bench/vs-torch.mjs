@@ -22,6 +22,8 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
   --batch N         batch size (default 64)
   --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
   --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
+  --omp-wait POLICY OMP_WAIT_POLICY of the PyTorch process: passive or active (default unset: its
+                    OpenMP threads spin, which collapses its times when the cores are shared)
   --profile         also print rtkd's per-kernel self time of each case
   --json            print only {"cases":[{"name","rtkd_ms","torch_ms","ratio",…}]} on stdout`;
 
@@ -34,6 +36,7 @@ const { values: opts } = parseArgs({
     batch: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'auto' },
     python: { type: 'string' },
+    'omp-wait': { type: 'string' },
     profile: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     child: { type: 'string' },
@@ -65,6 +68,9 @@ const count = (name) => {
   return n;
 };
 
+const ompPolicy = opts['omp-wait']?.toUpperCase();
+if (ompPolicy !== undefined && ompPolicy !== 'PASSIVE' && ompPolicy !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
+
 if (opts.child) await runRtkdChild(opts.child);
 else runParent();
 
@@ -76,7 +82,7 @@ function runParent() {
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
   const python = findPython();
   say(`rtkd vs PyTorch: batch ${opts.batch}, ${opts.threads} thread(s) each; node ${process.version}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); load avg ${os.loadavg()[0].toFixed(1)}`);
-  say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
+  say(python.ok ? `torch: ${python.version} via ${python.path}${ompPolicy ? `, OMP_WAIT_POLICY=${ompPolicy}` : ''}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
   const rows = [];
   for (const name of cases) {
     process.stderr.write(`… ${name}: rtkd\n`);
@@ -126,7 +132,8 @@ function runRtkd(name) {
 
 function runTorch(python, name) {
   const args = [path.join(here, 'torch_step.py'), '--case', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch];
-  const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  const env = ompPolicy ? { ...process.env, OMP_WAIT_POLICY: ompPolicy } : process.env;
+  const r = spawnSync(python, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
   return resultOf(r.stdout ?? '') ?? { error: `torch_step.py failed (exit ${r.status ?? r.signal})` };
 }
 

@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { getDataset } from '@rtkd/datasets';
 import { getLoss } from '@rtkd/losses';
-import { runTraining, NonFiniteLossError } from '@rtkd/train';
+import { measureEpoch } from '@rtkd/train';
 import type { Cell, TablePlan } from './cells.js';
 import { cellEpochs } from './local.js';
 
@@ -43,27 +40,20 @@ function kindOf(cell: Cell): string {
 }
 
 /**
- * Times a few training steps of every kind of cell in the plan on this machine (with the
- * recipe's batch size, on the embedded digits data, whose images have the CIFAR shape) and
- * multiplies: seconds per epoch = steps per epoch × seconds per step + test images × seconds
+ * Times a few training steps of every kind of cell in the plan on this machine with
+ * `@rtkd/train`'s {@link measureEpoch} (the measurement `pnpm bench:epoch` makes: one short epoch
+ * + test pass at the recipe's batch size, on the embedded digits data, whose images have the
+ * CIFAR shape; teachers with their initial weights) and multiplies: seconds per epoch = steps per epoch × seconds per step + test images × seconds
  * per test image; a cell costs its epochs × that. Loss initialisation stages are not counted.
  */
 export async function measureCost(plan: TablePlan, options: CostOptions = {}): Promise<TableCost> {
-  const dir = await mkdtemp(join(tmpdir(), 'rtkd-cost-'));
   const measured = new Map<string, MeasuredStep>();
-  const teacherWeights = new Map<string, string>();
-  try {
-    for (const cell of plan.cells) {
-      const kind = kindOf(cell);
-      if (measured.has(kind)) continue;
-      const teacher = cell.teacher ? await teacherFor(cell.teacher.model) : undefined;
-      const step = await timeSteps(cell, join(dir, String(measured.size)), teacher, options);
-      measured.set(kind, { what: cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind, ...step });
-      options.log?.(`timed ${measured.get(kind)!.what}: ${step.secondsPerStep.toFixed(3)} s/step`);
-      if (cell.kind === 'teacher') teacherWeights.set(cell.model, join(dir, String(measured.size - 1), 'student.safetensors'));
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  for (const cell of plan.cells) {
+    const kind = kindOf(cell);
+    if (measured.has(kind)) continue;
+    const step = await timeSteps(cell, options);
+    measured.set(kind, { what: cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind, ...step });
+    options.log?.(`timed ${measured.get(kind)!.what}: ${step.secondsPerStep.toFixed(3)} s/step`);
   }
   const spec = getDataset(plan.dataset);
   const cells = plan.cells.map((cell) => {
@@ -76,12 +66,6 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
   });
   const totalSeconds = cells.reduce((a, c) => a + c.seconds, 0);
   return { cells, measured: [...measured.values()], totalSeconds, machineHours: totalSeconds / 3600 };
-
-  async function teacherFor(model: string): Promise<{ model: string; weights: string }> {
-    const weights = teacherWeights.get(model);
-    if (!weights) throw new Error(`measureCost: the plan has no teacher cell for ${model}`);
-    return { model, weights };
-  }
 }
 
 /** A loss's options with its initialisation stage (if it has one) turned off: only main-stage steps are timed. */
@@ -89,49 +73,20 @@ function withoutInitStage(loss: Cell['losses'][number]): Record<string, unknown>
   return 'initEpochs' in (getLoss(loss.name).defaults as Record<string, unknown>) ? { ...loss.options, initEpochs: 0 } : loss.options;
 }
 
-async function timeSteps(cell: Cell, out: string, teacher: { model: string; weights: string } | undefined, options: CostOptions): Promise<Omit<MeasuredStep, 'what'>> {
+async function timeSteps(cell: Cell, options: CostOptions): Promise<Omit<MeasuredStep, 'what'>> {
   const batchSize = cell.recipe.batchSize ?? 64;
   const steps = options.steps ?? 3;
-  const testImages = batchSize;
-  const times: number[] = [];
-  let lastStep = 0;
-  let evalSeconds = 0;
-  const run = runTraining(
-    {
-      model: cell.model,
-      data: { name: 'digits', subset: batchSize * (steps + 1), testSubset: testImages },
-      epochs: 1,
-      batchSize,
-      seed: cell.seed,
-      backend: options.backend ?? 'auto',
-      out,
-      checkpointEvery: 0,
-      ...(teacher ? { teacher, losses: cell.losses.map((l) => ({ name: l.name, options: withoutInitStage(l) })) } : {}),
-      ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
-      ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),
-    },
-    {
-      reporter: {
-        epochStart: () => (lastStep = performance.now()),
-        step: (r) => {
-          const now = performance.now();
-          if (r.stage === 'main' && r.step > 0) times.push((now - lastStep) / 1000);
-          lastStep = now;
-        },
-        epochEnd: (row) => {
-          if (row.stage === 'main') evalSeconds = (performance.now() - lastStep) / 1000;
-        },
-      },
-    },
-  );
-  try {
-    await run;
-  } catch (error) {
-    // Only the time is wanted: a loss that diverges on the timing data (CC on random digits) still timed its steps.
-    if (!(error instanceof NonFiniteLossError) || times.length === 0) throw error;
-  }
-  const secondsPerStep = times.reduce((a, b) => a + b, 0) / Math.max(1, times.length);
+  const m = await measureEpoch({
+    model: cell.model,
+    data: { name: 'digits', subset: batchSize * (steps + 1), testSubset: batchSize },
+    batchSize,
+    seed: cell.seed,
+    backend: options.backend ?? 'auto',
+    ...(cell.teacher ? { teacher: { model: cell.teacher.model }, losses: cell.losses.map((l) => ({ name: l.name, options: withoutInitStage(l) })) } : {}),
+    ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
+    ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),
+  });
   // Without a finished evaluation, a test image costs about a third of a training image (forward only).
-  const secondsPerTestImage = evalSeconds > 0 ? evalSeconds / testImages : secondsPerStep / batchSize / 3;
-  return { secondsPerStep, secondsPerTestImage };
+  const secondsPerTestImage = m.testImages > 0 ? m.testSeconds / m.testImages : m.secondsPerStep / batchSize / 3;
+  return { secondsPerStep: m.secondsPerStep, secondsPerTestImage };
 }

@@ -7,6 +7,7 @@
 export { runTraining, datasetSource, type RunOptions } from './run.js';
 export { importModules, resolveImportSpecifier, ModuleImportError, type ImportedModule, type ImportOptions } from './imports.js';
 export { resolveConfig, configHash, ConfigError, type TrainConfig, type ResolvedConfig, type ResolvedLoss, type LossSpec } from './config.js';
+export { measureEpoch, type EpochMeasureOptions, type EpochMeasurement } from './measure.js';
 export { train, saveModuleWeights, RUN_FILES, type TrainingParts } from './train.js';
 export { evaluate, countHits, type Accuracy } from './evaluate.js';
 export { evaluateWithProbes, probedLosses, attentionText, ATTENTION_FILE, type AttentionRow } from './attention.js';

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// `pnpm bench:epoch`: one epoch + test pass of a network (or a teacher → student pair) on
+// CIFAR-10-format binary files, data pipeline included, in rtkd (@rtkd/train's measureEpoch, what
+// `rtkd train` runs and what `rtkd table run --dry-run` prices tables with) and in PyTorch
+// (bench/torch_epoch.py, the same recipe), one after the other, each in its own process.
+// Uses the BUILT packages: `pnpm build` first.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { printMarkdownTable, resultOf, runNodeChild, writeSyntheticCifar10 } from './lib.mjs';
+
+const USAGE = `usage: node bench/epoch.mjs [options]
+  --model NAME        the network trained (the student), default resnet20
+  --teacher NAME      distil from this frozen teacher (its initial weights: the time does not depend on them)
+  --loss NAME         with --teacher: kd (0.1·CE + 0.9·KL(T=4)) or afd-rtk (CE + 0.9·KL + 200·AFD-RTK), default afd-rtk
+  --root DIR          CIFAR-10 binary files (DIR/cifar-10-batches-bin/); default: a synthetic set in that
+                      format written to a temporary folder (pixels do not change the timings)
+  --subset N          train on the first N images (default all: 50,000)
+  --test-subset N     test on the first N images (default: all 10,000, or ⌈subset/5⌉ with --subset)
+  --batch N           batch size (default 64)
+  --threads N         PyTorch threads (default: the thread count rtkd's backend reports)
+  --backend NAME      rtkd backend: auto (default), native, wasm, cpu, node
+  --engines LIST      rtkd,torch (default both)
+  --python PATH       python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
+  --omp-wait POLICY   OMP_WAIT_POLICY of the PyTorch process: passive or active (default: unset, PyTorch's
+                      own; its OpenMP threads then spin, which collapses its times when the cores are shared)
+  --json              print only {"rtkd":{…},"torch":{…},"ratio",…} on stdout`;
+
+const { values: opts } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'resnet20' },
+    teacher: { type: 'string' },
+    loss: { type: 'string' },
+    root: { type: 'string' },
+    subset: { type: 'string' },
+    'test-subset': { type: 'string' },
+    batch: { type: 'string', default: '64' },
+    threads: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    engines: { type: 'string', default: 'rtkd,torch' },
+    python: { type: 'string' },
+    'omp-wait': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    child: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const INSTALL_TORCH = 'PyTorch is missing: install it with `apt-get install python3-torch` (Debian/Ubuntu), or point --python / RTKD_PYTHON at a python3 that has torch.';
+const TORCH_LOSSES = ['kd', 'afd-rtk'];
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const count = (name, fallback) => {
+  if (opts[name] === undefined) return fallback;
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${opts[name]}'`);
+  return n;
+};
+const subset = count('subset', undefined);
+const testSubset = count('test-subset', subset === undefined ? undefined : Math.ceil(subset / 5));
+const batch = count('batch', 64);
+const loss = opts.teacher ? (opts.loss ?? 'afd-rtk') : undefined;
+const ompWait = opts['omp-wait']?.toUpperCase();
+if (ompWait !== undefined && ompWait !== 'PASSIVE' && ompWait !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
+if (opts.loss && !opts.teacher) throw new Error('--loss needs --teacher');
+if (loss && !TORCH_LOSSES.includes(loss)) throw new Error(`--loss must be one of ${TORCH_LOSSES.join(', ')} (the losses bench/torch_epoch.py has), got '${loss}'`);
+
+if (opts.child) await runRtkdChild();
+else runParent();
+
+// ---------------------------------------------------------------- parent
+
+function runParent() {
+  const engines = opts.engines.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const e of engines) if (e !== 'rtkd' && e !== 'torch') throw new Error(`--engines: unknown engine '${e}'; known: rtkd, torch`);
+  const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
+  const what = opts.teacher ? `${opts.teacher} → ${opts.model}, ${loss === 'afd-rtk' ? 'CE + 0.9·KL(T=4) + 200·AFD-RTK' : '0.1·CE + 0.9·KL(T=4)'}` : `${opts.model}, CE`;
+  const temporary = opts.root ? undefined : mkdtempSync(path.join(os.tmpdir(), 'rtkd-bench-epoch-'));
+  const root = opts.root ?? temporary;
+  try {
+    if (temporary) writeSyntheticCifar10(temporary, subset ?? 50_000, testSubset ?? 10_000);
+    const data = opts.root ? `CIFAR-10 files in ${opts.root}` : 'synthetic CIFAR-10-format files';
+    say(`bench:epoch ${what}; ${data}; train ${subset ?? 'all'} / test ${testSubset ?? 'all'} images, batch ${batch}`);
+    say(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); node ${process.version}; load avg ${loadAverage()} at the start`);
+    const python = engines.includes('torch') ? findPython() : undefined;
+    if (python) say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
+
+    let rtkd;
+    if (engines.includes('rtkd')) {
+      process.stderr.write('… rtkd\n');
+      const args = [fileURLToPath(import.meta.url), '--child', '--root', root, '--model', opts.model, '--batch', batch, '--backend', opts.backend];
+      if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
+      if (subset !== undefined) args.push('--subset', subset);
+      if (testSubset !== undefined) args.push('--test-subset', testSubset);
+      rtkd = { ...runNodeChild(args, 'rtkd').result, loadAverage: os.loadavg()[0] };
+    }
+    let torch;
+    if (python?.ok) {
+      process.stderr.write('… torch\n');
+      const threads = count('threads', rtkd?.threads ?? Math.min(os.cpus().length, 8));
+      torch = { ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0] };
+    } else if (python) {
+      torch = { error: 'torch not available' };
+    }
+    const ratio = rtkd?.epochSeconds !== undefined && torch?.epochSeconds !== undefined ? rtkd.epochSeconds / torch.epochSeconds : undefined;
+    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, data, rtkd, torch, ratio }));
+    else printTable(what, rtkd, torch, ratio);
+    if (python && !python.ok) process.exitCode = 2;
+  } finally {
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+  }
+}
+
+function loadAverage() {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+}
+
+function findPython() {
+  const candidates = opts.python ? [opts.python] : [process.env.RTKD_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  const reasons = [];
+  for (const candidate of [...new Set(candidates)]) {
+    const r = spawnSync(candidate, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { ok: true, path: candidate, version: r.stdout.trim() };
+    reasons.push(`${candidate}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`);
+  }
+  return { ok: false, reason: reasons.join('; ') };
+}
+
+function runTorch(python, root, threads) {
+  const args = [path.join(here, 'torch_epoch.py'), '--root', root, '--model', opts.model, '--batch', batch, '--threads', threads];
+  if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
+  if (subset !== undefined) args.push('--subset', subset);
+  if (testSubset !== undefined) args.push('--test-subset', testSubset);
+  const env = ompWait ? { ...process.env, OMP_WAIT_POLICY: ompWait } : process.env;
+  const r = spawnSync(python, args.map(String), { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  return resultOf(r.stdout ?? '') ?? { error: `torch_epoch.py failed (exit ${r.status ?? r.signal})` };
+}
+
+function printTable(what, rtkd, torch, ratio) {
+  const header = ['engine', 'setup s', 'train s', 'ms/step', 'test s', 'epoch + test s', 'cpu s', 'train images/s', 'load avg after'];
+  const row = (name, r) => {
+    if (!r) return undefined;
+    if (r.error) return [name, `FAILED: ${r.error}`, '', '', '', '', '', '', ''];
+    return [name, r.setupSeconds.toFixed(1), r.trainSeconds.toFixed(1), (1000 * r.secondsPerStep).toFixed(0), r.testSeconds.toFixed(1),
+      r.epochSeconds.toFixed(1), r.epochCpuSeconds.toFixed(1), (r.trainImages / r.trainSeconds).toFixed(0), r.loadAverage.toFixed(2)];
+  };
+  const label = rtkd?.backend ? `rtkd ${rtkd.backend.replace(/; kernels:.*\)$/, ')')}` : 'rtkd';
+  const torchLabel = `PyTorch ${torch?.version ?? ''} ×${torch?.threads ?? '?'}${ompWait ? ` (OMP_WAIT_POLICY=${ompWait})` : ''}`;
+  printMarkdownTable(header, [row(label, rtkd), row(torchLabel, torch)].filter(Boolean));
+  console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
+  console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
+  if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time): ${ratio.toFixed(2)}×`);
+  if (os.loadavg()[0] > os.cpus().length) {
+    console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
+  }
+}
+
+// ---------------------------------------------------------------- rtkd child
+
+async function runRtkdChild() {
+  let train;
+  try {
+    train = await import('@rtkd/train');
+    if (opts.teacher) await import('@rtkd/rtk'); // registers afd-rtk
+  } catch (error) {
+    throw new Error(`cannot load the built packages (${error.message.split('\n')[0]}). Run: pnpm build`);
+  }
+  let threads;
+  const m = await train.measureEpoch({
+    model: opts.model,
+    data: { name: 'cifar10', root: opts.root, ...(subset !== undefined ? { subset } : {}), ...(testSubset !== undefined ? { testSubset } : {}) },
+    batchSize: batch,
+    backend: opts.backend,
+    ...(opts.teacher ? { teacher: { model: opts.teacher }, losses: [loss] } : {}),
+    log: (line) => {
+      const t = /(\d+) threads?/.exec(line);
+      if (line.startsWith('backend: ') && t && threads === undefined) threads = Number(t[1]);
+    },
+    step: (r) => {
+      if ((r.step + 1) % Math.max(1, Math.round(r.steps / 10)) === 0 || r.step + 1 === r.steps) process.stderr.write(`  rtkd step ${r.step + 1}/${r.steps}, ${r.imagesPerSecond.toFixed(0)} images/s\n`);
+    },
+  });
+  console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', threads, ...m, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+  process.exit(0);
+}
