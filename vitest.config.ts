@@ -26,10 +26,17 @@ if (unavailable) {
   console.warn(`vitest: project 'fast-path' left out: ${unavailable}`);
 }
 
-// Tests that check shapes and plumbing, not kernels, and take minutes on the stock cpu kernels:
-// building every loss for every cross-architecture pair, and the smoke run of every thesis table.
-// They run once, on the kernels users get (fast-path), or in 'unit' where the addon cannot run.
-const RUN_ONCE_ON_FAST_PATH = ['packages/losses/src/cross-architecture.test.ts', 'packages/tables/src/thesis-tables.test.ts'];
+// Tests that take minutes on the stock cpu kernels and check plumbing or model definitions, not
+// kernels: every loss on every cross-architecture pair, the smoke run of every thesis table, the
+// CLI's trainings, and the zoo networks against PyTorch (their layers are checked kernel by kernel
+// against the stock ones; the ResNet/WRN golden tests still run on both). They run once, on the
+// kernels users get (fast-path), or in 'unit' where the addon cannot run.
+const RUN_ONCE_ON_FAST_PATH = [
+  'packages/losses/src/cross-architecture.test.ts',
+  'packages/tables/src/thesis-tables.test.ts',
+  'packages/cli/src/main.test.ts',
+  'packages/models/src/zoo.golden.test.ts',
+];
 
 export default defineConfig({
   resolve: {
