@@ -1,7 +1,7 @@
 // Per-shape timings of @rtkd/native's stride-1 3×3 convolutions (forward and input gradient) on
 // the direct kernels and on Winograd F(2×2,3×3) / F(4×4,3×3), switched per call with
 // RTKD_NATIVE_WINOGRAD in one process (A/B/C interleaved, so every path sees the same load).
-//   node bench/conv3x3.mjs [--threads 2] [--reps 5] [--batch 64]
+//   node bench/conv3x3.mjs [--threads 2] [--reps 5] [--batch 64] [--shapes "32,32,3,16;8,8,64,64"]
 // Needs the built addon (pnpm --filter @rtkd/native build). RTKD_NATIVE_ISA picks the ISA.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -16,7 +16,11 @@ const addon = createRequire(import.meta.url)('../packages/native/build/Release/r
 addon.setThreads(threads);
 
 // [h, w, cin, cout]: the 3×3 stride-1 'same' convs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR).
-const SHAPES = [[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]];
+// --shapes "h,w,cin,cout;…" times others.
+const shapesArg = process.argv.indexOf('--shapes');
+const SHAPES = shapesArg > 0
+  ? process.argv[shapesArg + 1].split(';').map((s) => s.split(',').map(Number))
+  : [[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]];
 const MODES = [['direct', '0'], ['F(2,3)', '2'], ['F(4,3)', '4']];
 
 function time(fn) {

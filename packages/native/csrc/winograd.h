@@ -43,7 +43,8 @@ const WinogradKernels& winograd_kernels_avx512();
 const WinogradKernels& winograd_kernels_generic();
 
 // Output tile side Winograd runs `g` with (2 or 4), or 0 for the direct kernels: the fixed shape
-// rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies).
+// rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies;
+// read at every call).
 int winograd_tile(const ConvGeometry& g);
 
 // y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4}; w is [3, 3, cin, cout].

@@ -4,7 +4,7 @@ import { loadNativeAddon } from '../addon.js';
 
 // Winograd F(2×2,3×3) and F(4×4,3×3) (csrc/winograd.h) against a float64 reference, on the forward
 // conv and the input gradient. RTKD_NATIVE_WINOGRAD is read at every call: 0 = direct kernels,
-// 2 / 4 = that Winograd tile wherever it applies.
+// 2 / 4 = that Winograd tile wherever it applies, empty = the fixed rule.
 
 type Shape = { n: number; h: number; w: number; cin: number; cout: number; pad: number };
 
@@ -120,6 +120,19 @@ export function describeWinogradMatchesFloat64(isa?: 'avx512' | 'avx2' | 'generi
           }
         }
       });
+    });
+
+    it('picks by the fixed rule when not told: F(2×2,3×3) from 32 channels on each side (64 on AVX-512), else direct', () => {
+      const least = loadNativeAddon().isa() === 'avx512' ? 64 : 32;
+      const bits = (s: Shape, mode: string) => {
+        const { x, f, dy } = inputs(s, 300);
+        return run(s, mode, x, f, dy);
+      };
+      const wide: Shape = { n: 1, h: 6, w: 7, cin: least, cout: least, pad: 1 };
+      const narrow: Shape = { ...wide, cout: least - 1 };
+      expect(bits(wide, '')).toEqual(bits(wide, '2'));
+      expect(bits(narrow, '')).toEqual(bits(narrow, '0'));
+      expect(bits(wide, '2')).not.toEqual(bits(wide, '0'));
     });
 
     it('is bit-identical for 1 and 2 threads', () => {
