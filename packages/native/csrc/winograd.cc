@@ -43,22 +43,26 @@ std::vector<float> transform_filter(const ConvGeometry& g, int m, const float* w
   const double* G = m == 2 ? &kG2[0][0] : &kG4[0][0];
   const long pairs = static_cast<long>(g.cin) * g.cout, panels = (g.cout + nr - 1) / nr;
   std::vector<float> u(static_cast<size_t>(a) * a * panels * g.cin * nr, 0.f);
-  for (long p = 0; p < pairs; ++p) {
-    double t[6][3];
-    for (int i = 0; i < a; ++i)
-      for (int kx = 0; kx < 3; ++kx) {
-        double s = 0;
-        for (int ky = 0; ky < 3; ++ky) s += G[i * 3 + ky] * w[(ky * 3 + kx) * pairs + p];
-        t[i][kx] = s;
-      }
-    for (int i = 0; i < a; ++i)
-      for (int j = 0; j < a; ++j) {
-        double s = 0;
-        for (int kx = 0; kx < 3; ++kx) s += t[i][kx] * G[j * 3 + kx];
-        const long ci = p / g.cout, co = p % g.cout;
-        u[(((i * a + j) * panels + co / nr) * g.cin + ci) * nr + co % nr] = static_cast<float>(s);
-      }
-  }
+  const long chunk = 1024;  // channel pairs per task: each entry is written by one task
+  pool().parallel_for((pairs + chunk - 1) / chunk, [&](long task) {
+    const long end = pairs < (task + 1) * chunk ? pairs : (task + 1) * chunk;
+    for (long p = task * chunk; p < end; ++p) {
+      double t[6][3];
+      for (int i = 0; i < a; ++i)
+        for (int kx = 0; kx < 3; ++kx) {
+          double s = 0;
+          for (int ky = 0; ky < 3; ++ky) s += G[i * 3 + ky] * w[(ky * 3 + kx) * pairs + p];
+          t[i][kx] = s;
+        }
+      const long ci = p / g.cout, co = p % g.cout;
+      for (int i = 0; i < a; ++i)
+        for (int j = 0; j < a; ++j) {
+          double s = 0;
+          for (int kx = 0; kx < 3; ++kx) s += t[i][kx] * G[j * 3 + kx];
+          u[(((i * a + j) * panels + co / nr) * g.cin + ci) * nr + co % nr] = static_cast<float>(s);
+        }
+    }
+  });
   return u;
 }
 
