@@ -23,6 +23,7 @@
 
 #include "direct.h"
 #include "gemm.h"
+#include "winograd.h"
 
 namespace rtkd {
 namespace {
@@ -56,6 +57,8 @@ void sgemm_avx512(long M, long N, long K, const Matrix& A, const Matrix& B, floa
   if (N > 16) sgemm_with<Avx512, 12, 2>(M, N, K, A, B, C, ldc, accumulate);
   else sgemm_with<Avx512, 12, 1>(M, N, K, A, B, C, ldc, accumulate);
 }
+
+const WinogradKernels& winograd_kernels_avx512() { return WinoFlavour<Avx512, 8, 2, 16, 1>::kernels(); }
 
 const DirectConvKernels& direct_kernels_avx512() {
   static const DirectConvKernels kernels{Avx512::W, Forward::panel_width, Forward::forward, filter};

@@ -4,6 +4,7 @@
 // when RTKD_NATIVE_ISA=generic asks for them (tests).
 #include "direct.h"
 #include "gemm.h"
+#include "winograd.h"
 
 namespace rtkd {
 namespace {
@@ -30,6 +31,8 @@ using Forward = DirectForward<Generic, 6, 4, 12, 2>;
 void sgemm_generic(long M, long N, long K, const Matrix& A, const Matrix& B, float* C, long ldc, bool accumulate) {
   sgemm_with<Generic, 6, 4>(M, N, K, A, B, C, ldc, accumulate);
 }
+
+const WinogradKernels& winograd_kernels_generic() { return WinoFlavour<Generic, 6, 4, 12, 2>::kernels(); }
 
 const DirectConvKernels& direct_kernels_generic() {
   static const DirectConvKernels kernels{Generic::W, Forward::panel_width, Forward::forward, nullptr};

@@ -25,6 +25,7 @@
 
 #include "direct.h"  // templates: compiled for the target above
 #include "gemm.h"
+#include "winograd.h"
 
 namespace rtkd {
 namespace {
@@ -187,6 +188,14 @@ void direct_forward(const ConvGeometry& g, const float* x, const std::vector<flo
 bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
   if (g.sh != 1 || g.sw != 1 || !direct_applies(g) || !direct_applies(t)) return false;
+  if (const int m = winograd_tile(t)) {
+    std::vector<float> turned(static_cast<size_t>(9) * g.cin * g.cout);  // [ky][kx][cout][cin]
+    for (long tap = 0; tap < 9; ++tap)
+      for (long co = 0; co < g.cout; ++co)
+        for (long ci = 0; ci < g.cin; ++ci) turned[(tap * g.cout + co) * g.cin + ci] = w[((8 - tap) * g.cin + ci) * g.cout + co];
+    winograd_conv(t, m, dy, turned.data(), dx);
+    return true;
+  }
   const long K = static_cast<long>(g.kh) * g.kw * g.cout;
   const auto panels = pack_panels(K, g.cin, direct().panel_width(g.cin), [&](long k, int ci) {
     const long tap = k / g.cout, co = k % g.cout;
@@ -209,6 +218,8 @@ void sgemm_avx2(long M, long N, long K, const Matrix& A, const Matrix& B, float*
   sgemm_with<Avx2, 6, 2>(M, N, K, A, B, C, ldc, accumulate);
 }
 
+const WinogradKernels& winograd_kernels_avx2() { return WinoFlavour<Avx2, 6, 2, 12, 1>::kernels(); }
+
 const DirectConvKernels& direct_kernels_avx2() {
   static const DirectConvKernels kernels{Avx2::W, Avx2Forward::panel_width, Avx2Forward::forward, nullptr};
   return kernels;
@@ -217,6 +228,7 @@ const DirectConvKernels& direct_kernels_avx2() {
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  if (const int m = winograd_tile(g)) return winograd_conv(g, m, x, w, y);
   if (direct_applies(g)) {
     const auto panels = pack_panels(K, g.cout, direct().panel_width(g.cout), [&](long k, int co) { return w[k * g.cout + co]; });
     direct_forward(g, x, panels, y);

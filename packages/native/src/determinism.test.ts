@@ -95,4 +95,22 @@ describe('training on the native kernels is deterministic', () => {
     const initial = tf.tidy(() => Array.from(tf.randomNormal([3, 3, 24, 1], 0, 0.3, 'float32', 13).dataSync()));
     expect(first[1]!.some((v, i) => v !== initial[i])).toBe(true); // the depthwise filter did train
   });
+
+  it('also on Winograd 3×3 convs (RTKD_NATIVE_WINOGRAD=2 and =4 force them on the stride-1 conv)', () => {
+    const before = process.env.RTKD_NATIVE_WINOGRAD;
+    try {
+      process.env.RTKD_NATIVE_WINOGRAD = '0';
+      const direct = train(2, 4);
+      for (const tile of ['2', '4']) {
+        process.env.RTKD_NATIVE_WINOGRAD = tile;
+        const first = train(2, 4);
+        expect(train(1, 4)).toEqual(first);
+        expect(train(2, 4)).toEqual(first);
+        expect(first[0]).not.toEqual(direct[0]); // Winograd did run (it rounds differently)
+      }
+    } finally {
+      if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD;
+      else process.env.RTKD_NATIVE_WINOGRAD = before;
+    }
+  });
 });

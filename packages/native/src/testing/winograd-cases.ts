@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { expectSameForThreadCounts, scaledError } from '@rtkd/testing';
+import { loadNativeAddon } from '../addon.js';
+
+// Winograd F(2×2,3×3) and F(4×4,3×3) (csrc/winograd.h) against a float64 reference, on the forward
+// conv and the input gradient. RTKD_NATIVE_WINOGRAD is read at every call: 0 = direct kernels,
+// 2 / 4 = that Winograd tile wherever it applies, empty = the fixed rule.
+
+type Shape = { n: number; h: number; w: number; cin: number; cout: number; pad: number };
+
+// Odd sizes, channels that are no multiple of any vector width, batch 1, 'same' and 'valid', and
+// enough tiles for several pieces (so the thread-count check splits the work).
+const SHAPES: Shape[] = [
+  { n: 1, h: 7, w: 9, cin: 5, cout: 11, pad: 1 },
+  { n: 2, h: 8, w: 8, cin: 16, cout: 32, pad: 0 },
+  { n: 3, h: 5, w: 6, cin: 17, cout: 19, pad: 1 },
+  { n: 1, h: 13, w: 11, cin: 33, cout: 20, pad: 1 },
+  { n: 1, h: 11, w: 10, cin: 24, cout: 40, pad: 0 },
+  { n: 2, h: 16, w: 16, cin: 64, cout: 64, pad: 1 },
+  { n: 3, h: 17, w: 15, cin: 8, cout: 48, pad: 1 },
+];
+
+/** Scaled error bounds (max|got − ref| / max|ref|) per path; measured maxima are in the README. */
+const BOUND: Record<string, number> = { '0': 2e-6, '2': 2e-6, '4': 2e-5 };
+
+function mulberry(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+function geometry(s: Shape): number[] {
+  const oh = s.h + 2 * s.pad - 2, ow = s.w + 2 * s.pad - 2;
+  return [s.n, s.h, s.w, s.cin, 3, 3, s.cout, 1, 1, s.pad, s.pad, oh, ow];
+}
+
+/** Forward conv y and input gradient dx in float64, straight from the definition. */
+function reference(s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float64Array; dx: Float64Array } {
+  const [, , , , , , , , , , , oh, ow] = geometry(s) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const y = new Float64Array(s.n * oh * ow * s.cout), dx = new Float64Array(x.length);
+  for (let b = 0; b < s.n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let ky = 0; ky < 3; ky++)
+          for (let kx = 0; kx < 3; kx++) {
+            const iy = oy - s.pad + ky, ix = ox - s.pad + kx;
+            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+            const xo = ((b * s.h + iy) * s.w + ix) * s.cin, yo = ((b * oh + oy) * ow + ox) * s.cout;
+            for (let ci = 0; ci < s.cin; ci++) {
+              const wo = ((ky * 3 + kx) * s.cin + ci) * s.cout;
+              let acc = 0;
+              for (let co = 0; co < s.cout; co++) {
+                y[yo + co]! += x[xo + ci]! * f[wo + co]!;
+                acc += dy[yo + co]! * f[wo + co]!;
+              }
+              dx[xo + ci]! += acc;
+            }
+          }
+  return { y, dx };
+}
+
+function withWinograd<T>(mode: string, run: () => T): T {
+  const before = process.env.RTKD_NATIVE_WINOGRAD;
+  process.env.RTKD_NATIVE_WINOGRAD = mode;
+  try {
+    return run();
+  } finally {
+    if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD;
+    else process.env.RTKD_NATIVE_WINOGRAD = before;
+  }
+}
+
+function inputs(s: Shape, seed: number) {
+  const rand = mulberry(seed);
+  const [, , , , , , , , , , , oh, ow] = geometry(s) as number[];
+  return {
+    x: Float32Array.from({ length: s.n * s.h * s.w * s.cin }, rand),
+    f: Float32Array.from({ length: 9 * s.cin * s.cout }, rand),
+    dy: Float32Array.from({ length: s.n * oh! * ow! * s.cout }, rand),
+  };
+}
+
+function run(s: Shape, mode: string, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float32Array; dx: Float32Array } {
+  const addon = loadNativeAddon();
+  const g = geometry(s);
+  const y = new Float32Array(dy.length), dx = new Float32Array(x.length);
+  withWinograd(mode, () => {
+    addon.conv2d(x, f, y, g);
+    addon.conv2dBackpropInput(dy, f, dx, g);
+  });
+  return { y, dx };
+}
+
+const label = (s: Shape) => `${s.n}×${s.h}×${s.w}×${s.cin}→${s.cout} pad ${s.pad}`;
+
+/** Registers the suite; `isa`: the kernels the addon must be running (undefined: this CPU's). */
+export function describeWinogradMatchesFloat64(isa?: 'avx512' | 'avx2' | 'generic'): void {
+  describe(`Winograd 3×3 convs (${isa ?? 'default'}) match a float64 reference`, () => {
+    it(`run the ${isa ?? 'default'} kernels`, () => {
+      if (isa) expect(loadNativeAddon().isa()).toBe(isa);
+    });
+
+    SHAPES.forEach((s, k) => {
+      it(label(s), () => {
+        const { x, f, dy } = inputs(s, 100 + k);
+        const want = reference(s, x, f, dy);
+        const direct = run(s, '0', x, f, dy);
+        for (const mode of ['0', '2', '4']) {
+          const got = mode === '0' ? direct : run(s, mode, x, f, dy);
+          expect(scaledError(got.y, want.y), `${label(s)} forward, mode ${mode}`).toBeLessThan(BOUND[mode]!);
+          expect(scaledError(got.dx, want.dx), `${label(s)} input gradient, mode ${mode}`).toBeLessThan(BOUND[mode]!);
+          // Winograd rounds differently from the direct kernels: proof that it ran.
+          if (mode !== '0') {
+            expect(got.y).not.toEqual(direct.y);
+            expect(got.dx).not.toEqual(direct.dx);
+          }
+        }
+      });
+    });
+
+    it('picks by the fixed rule when not told: F(2×2,3×3) from 32 channels on each side (AVX-512: 64, portable: 16), else direct', () => {
+      const least = { avx512: 64, avx2: 32, generic: 16 }[loadNativeAddon().isa()];
+      const bits = (s: Shape, mode: string) => {
+        const { x, f, dy } = inputs(s, 300);
+        return run(s, mode, x, f, dy);
+      };
+      const wide: Shape = { n: 1, h: 6, w: 7, cin: least, cout: least, pad: 1 };
+      const narrow: Shape = { ...wide, cout: least - 1 };
+      expect(bits(wide, '')).toEqual(bits(wide, '2'));
+      expect(bits(narrow, '')).toEqual(bits(narrow, '0'));
+      expect(bits(wide, '2')).not.toEqual(bits(wide, '0'));
+    });
+
+    it('is bit-identical for 1 and 2 threads', () => {
+      const addon = loadNativeAddon();
+      const cases = [SHAPES[5]!, SHAPES[6]!].map((s, k) => ({ s, ...inputs(s, 200 + k) }));
+      for (const mode of ['2', '4'])
+        expectSameForThreadCounts((n) => addon.setThreads(n), () => cases.map(({ s, x, f, dy }) => Object.values(run(s, mode, x, f, dy)).map((a) => Array.from(a))), 1);
+    });
+  });
+}
