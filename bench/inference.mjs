@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { median, printMarkdownTable } from './lib.mjs';
+import { distillCase, median, printMarkdownTable } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -47,29 +47,8 @@ function buildCase(name) {
     };
   }
   if (name === 'distill') {
-    const teacher = models.createModel('wrn_40_2', { numClasses: 100, seed: 1 });
-    const frozenTeacher = models.freeze(teacher);
-    const student = models.createModel('wrn_16_2', { numClasses: 100, seed: 2 });
-    const shapes = { student: models.tapShapes(student, [1, 32, 32, 3]), teacher: models.tapShapes(teacher, [1, 32, 32, 3]) };
-    const definition = losses.getLoss('afd-rtk');
-    const afd = definition.create(shapes, { ...definition.defaults }, { rng: new core.Rng(3) });
-    const params = [
-      ...student.namedParameters().map(([key, variable]) => ({ key: `student.${key}`, variable })),
-      ...afd.module.namedParameters().map(([key, variable]) => ({ key: `afd.${key}`, variable })),
-    ];
-    const sgd = new train.Sgd(params, { momentum: 0.9, weightDecay: 5e-4 });
-    const step = (teacherForward) => () => tf.tidy(() => {
-      const teacherOutput = teacherForward();
-      const { value, grads } = tf.variableGrads(() => {
-        const studentOutput = student.forward(x, { training: true });
-        const ctx = { student: studentOutput, teacher: teacherOutput, labels, epoch: 0, training: true };
-        const kl = losses.klDistillation(studentOutput.logits, teacherOutput.logits, 4);
-        return tf.addN([losses.crossEntropy(studentOutput.logits, labels), tf.mul(kl, 0.9), tf.mul(afd.compute(ctx), 200)]);
-      }, sgd.variables());
-      sgd.step(grads, 0.05);
-      value.dataSync();
-    });
-    return { plain: step(() => teacher.forward(x, { training: false })), frozen: step(() => frozenTeacher.forward(x)) };
+    const { teacher, frozenTeacher, step } = distillCase({ core, models, losses, train, tf }, x, labels);
+    return { plain: () => void step(() => teacher.forward(x, { training: false }), 0.05), frozen: () => void step(() => frozenTeacher.forward(x), 0.05) };
   }
   throw new Error(`unknown case ${name} (eval:<model> or distill)`);
 }

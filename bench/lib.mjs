@@ -109,3 +109,37 @@ export function writeSyntheticCifar10(root, train, test = 1) {
   for (let f = 0; f < 5; f++) writeFileSync(join(folder, `data_batch_${f + 1}.bin`), records(Math.min(perFile, train - f * perFile)));
   writeFileSync(join(folder, 'test_batch.bin'), records(test));
 }
+
+/**
+ * The distillation step both `bench:vs-torch` and `bench:inference` time: WRN-40-2 → WRN-16-2,
+ * cross-entropy + 0.9 · KL(T = 4) + 200 · AFD-RTK, SGD momentum 0.9, weight decay 5e-4, on the
+ * batch `x`, `labels` (100 classes). `step(teacherForward, lr)` runs one step with the teacher
+ * output `teacherForward()` gives and returns the loss; `teacher` is the plain network,
+ * `frozenTeacher` its `freeze` (as @rtkd/train runs the teacher).
+ */
+export function distillCase({ core, models, losses, train, tf }, x, labels) {
+  const teacher = models.createModel('wrn_40_2', { numClasses: 100, seed: 1 });
+  const frozenTeacher = models.freeze(teacher);
+  const student = models.createModel('wrn_16_2', { numClasses: 100, seed: 2 });
+  const shapes = { student: models.tapShapes(student, [1, 32, 32, 3]), teacher: models.tapShapes(teacher, [1, 32, 32, 3]) };
+  const definition = losses.getLoss('afd-rtk');
+  const afd = definition.create(shapes, { ...definition.defaults }, { rng: new core.Rng(3) });
+  const params = [
+    ...student.namedParameters().map(([key, variable]) => ({ key: `student.${key}`, variable })),
+    ...afd.module.namedParameters().map(([key, variable]) => ({ key: `afd.${key}`, variable })),
+  ];
+  const sgd = new train.Sgd(params, { momentum: 0.9, weightDecay: 5e-4 });
+  const step = (teacherForward, lr) => tf.tidy(() => {
+    const teacherOutput = teacherForward();
+    const { value, grads } = tf.variableGrads(() => {
+      const studentOutput = student.forward(x, { training: true });
+      const ctx = { student: studentOutput, teacher: teacherOutput, labels, epoch: 0, training: true };
+      const ce = losses.crossEntropy(studentOutput.logits, labels);
+      const kl = losses.klDistillation(studentOutput.logits, teacherOutput.logits, 4);
+      return tf.addN([ce, tf.mul(kl, 0.9), tf.mul(afd.compute(ctx), 200)]);
+    }, sgd.variables());
+    sgd.step(grads, lr);
+    return value.dataSync()[0];
+  });
+  return { teacher, frozenTeacher, step };
+}

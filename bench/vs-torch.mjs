@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
+import { distillCase, installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -217,29 +217,8 @@ function buildStep(name, { core, models, losses, train, tf }, x, labels) {
     });
   }
   if (name === 'distill') {
-    const teacher = models.createModel('wrn_40_2', { numClasses: 100, seed: 1 });
-    const frozenTeacher = models.freeze(teacher); // as @rtkd/train runs the teacher
-    const student = models.createModel('wrn_16_2', { numClasses: 100, seed: 2 });
-    const shapes = { student: models.tapShapes(student, [1, 32, 32, 3]), teacher: models.tapShapes(teacher, [1, 32, 32, 3]) };
-    const definition = losses.getLoss('afd-rtk');
-    const afd = definition.create(shapes, { ...definition.defaults }, { rng: new core.Rng(3) });
-    const params = [
-      ...student.namedParameters().map(([key, variable]) => ({ key: `student.${key}`, variable })),
-      ...afd.module.namedParameters().map(([key, variable]) => ({ key: `afd.${key}`, variable })),
-    ];
-    const sgd = new train.Sgd(params, { momentum: 0.9, weightDecay: 5e-4 });
-    return () => tf.tidy(() => {
-      const teacherOutput = frozenTeacher.forward(x);
-      const { value, grads } = tf.variableGrads(() => {
-        const studentOutput = student.forward(x, { training: true });
-        const ctx = { student: studentOutput, teacher: teacherOutput, labels, epoch: 0, training: true };
-        const ce = losses.crossEntropy(studentOutput.logits, labels);
-        const kl = losses.klDistillation(studentOutput.logits, teacherOutput.logits, 4);
-        return tf.addN([ce, tf.mul(kl, 0.9), tf.mul(afd.compute(ctx), 200)]);
-      }, sgd.variables());
-      sgd.step(grads, lr);
-      return value.dataSync()[0];
-    });
+    const { frozenTeacher, step } = distillCase({ core, models, losses, train, tf }, x, labels);
+    return () => step(() => frozenTeacher.forward(x), lr);
   }
   throw new Error(`unknown case ${name}`);
 }
