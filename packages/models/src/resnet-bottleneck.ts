@@ -5,6 +5,7 @@ import { applyConv, type FoldedConv, foldConv } from './fold.js';
 import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool } from './layers.js';
 import { Network } from './network.js';
+import { runResidualStages } from './residual-stages.js';
 import type { NetworkOutput } from './taps.js';
 import { BOTTLENECK_EXPANSION, BOTTLENECK_PLANES, type BottleneckResNetSpec } from './zoo-specs.js';
 
@@ -87,21 +88,9 @@ export class BottleneckResNet extends Network {
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
     const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const stages: tf.Tensor4D[] = [];
-    const preactStages: tf.Tensor4D[] = [];
-    const blocks: tf.Tensor4D[] = [];
-    let h = stem;
-    for (const stage of this.stages) {
-      let preact = h;
-      for (const block of stage.items) {
-        ({ out: h, preact } = block.apply(h, training));
-        blocks.push(h);
-      }
-      stages.push(h);
-      preactStages.push(preact);
-    }
-    const pool = globalAvgPool(h);
-    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, stages, preactStages, blocks, pool } };
+    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h) => block.apply(h, training));
+    const pool = globalAvgPool(out);
+    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, ...taps, pool } };
   }
 
   /** {@link run} in eval mode with every BatchNorm folded into its conv, ReLUs and the shortcut add fused: the same taps. */
@@ -117,27 +106,14 @@ export class BottleneckResNet extends Network {
 
   private runFolded(x: tf.Tensor4D, stemConv: FoldedConv, folded: { convs: readonly [FoldedConv, FoldedConv, FoldedConv]; shortcut: FoldedConv | undefined }[][]): NetworkOutput {
     const stem = applyConv(stemConv, x, { relu: true });
-    const stages: tf.Tensor4D[] = [];
-    const preactStages: tf.Tensor4D[] = [];
-    const blocks: tf.Tensor4D[] = [];
-    let h = stem;
-    for (const stage of folded) {
-      stage.forEach(({ convs: [c1, c2, c3], shortcut }, i) => {
-        const inner = applyConv(c2, applyConv(c1, h, { relu: true }), { relu: true });
-        const residual = shortcut ? applyConv(shortcut, h) : h;
-        if (i < stage.length - 1) {
-          h = applyConv(c3, inner, { residual, relu: true });
-        } else {
-          // The stage's last block: its pre-ReLU sum is the preactStages tap.
-          const preact = applyConv(c3, inner, { residual });
-          preactStages.push(preact);
-          h = tf.relu(preact);
-        }
-        blocks.push(h);
-      });
-      stages.push(h);
-    }
-    const pool = globalAvgPool(h);
-    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, stages, preactStages, blocks, pool } };
+    const { out, ...taps } = runResidualStages(stem, folded, ({ convs: [c1, c2, c3], shortcut }, h, last) => {
+      const inner = applyConv(c2, applyConv(c1, h, { relu: true }), { relu: true });
+      const residual = shortcut ? applyConv(shortcut, h) : h;
+      if (!last) return { out: applyConv(c3, inner, { residual, relu: true }) };
+      const preact = applyConv(c3, inner, { residual });
+      return { out: tf.relu(preact), preact };
+    });
+    const pool = globalAvgPool(out);
+    return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, ...taps, pool } };
   }
 }

@@ -4,6 +4,7 @@ import { ModuleList } from './containers.js';
 import { applyConv, type FoldedConv, foldConv } from './fold.js';
 import type { InferenceGraph } from './frozen.js';
 import { Network } from './network.js';
+import { runResidualStages } from './residual-stages.js';
 import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
 
@@ -84,22 +85,10 @@ export class ResNet extends Network {
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
     const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const stages: tf.Tensor4D[] = [];
-    const preactStages: tf.Tensor4D[] = [];
-    const blocks: tf.Tensor4D[] = [];
-    let h = stem;
-    for (const stage of this.stages) {
-      let preact = h;
-      for (const block of stage.items) {
-        ({ out: h, preact } = block.apply(h, training));
-        blocks.push(h);
-      }
-      stages.push(h);
-      preactStages.push(preact);
-    }
-    const pool = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h) => block.apply(h, training));
+    const pool = tf.mean(out, [1, 2]) as tf.Tensor2D;
     const logits = this.fc.apply(pool) as tf.Tensor2D;
-    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+    return { logits, features: { stem, ...taps, pool } };
   }
 
   /** {@link run} in eval mode with every BatchNorm folded into its conv: the same taps. */
@@ -116,28 +105,15 @@ export class ResNet extends Network {
 
   private runFolded(x: tf.Tensor4D, stemConv: FoldedConv, folded: { conv1: FoldedConv; conv2: FoldedConv; downsample: FoldedConv | undefined }[][]): NetworkOutput {
     const stem = applyConv(stemConv, x, { relu: true });
-    const stages: tf.Tensor4D[] = [];
-    const preactStages: tf.Tensor4D[] = [];
-    const blocks: tf.Tensor4D[] = [];
-    let h = stem;
-    for (const stage of folded) {
-      stage.forEach((block, i) => {
-        const inner = applyConv(block.conv1, h, { relu: true });
-        const residual = block.downsample ? applyConv(block.downsample, h) : h;
-        if (i < stage.length - 1) {
-          h = applyConv(block.conv2, inner, { residual, relu: true });
-        } else {
-          // The stage's last block: its pre-ReLU sum is the preactStages tap.
-          const preact = applyConv(block.conv2, inner, { residual });
-          preactStages.push(preact);
-          h = tf.relu(preact);
-        }
-        blocks.push(h);
-      });
-      stages.push(h);
-    }
-    const pool = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    const { out, ...taps } = runResidualStages(stem, folded, (block, h, last) => {
+      const inner = applyConv(block.conv1, h, { relu: true });
+      const residual = block.downsample ? applyConv(block.downsample, h) : h;
+      if (!last) return { out: applyConv(block.conv2, inner, { residual, relu: true }) };
+      const preact = applyConv(block.conv2, inner, { residual });
+      return { out: tf.relu(preact), preact };
+    });
+    const pool = tf.mean(out, [1, 2]) as tf.Tensor2D;
     const logits = this.fc.apply(pool) as tf.Tensor2D;
-    return { logits, features: { stem, stages, preactStages, blocks, pool } };
+    return { logits, features: { stem, ...taps, pool } };
   }
 }
