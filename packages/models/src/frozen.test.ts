@@ -41,6 +41,19 @@ function worstTapError(frozen: Record<string, tf.Tensor>, reference: Record<stri
   return worst;
 }
 
+/** `frozen` gives `network`'s eval forward logits to the bit; disposes both. */
+function expectEvalForward(network: Network, frozen = freeze(network)): void {
+  const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const got = frozen.forward(x);
+  const want = network.forward(x, { training: false });
+  expect(Array.from(got.logits.dataSync())).toEqual(Array.from(want.logits.dataSync()));
+  disposeOutput(got);
+  disposeOutput(want);
+  frozen.dispose();
+  x.dispose();
+  network.dispose();
+}
+
 describe('freeze: the folded inference graph vs the PyTorch reference (eval mode)', () => {
   for (const { path, data } of cases) {
     const spec = data as NetworkCase;
@@ -126,30 +139,13 @@ describe('freeze', () => {
     const network = createModel('shufflev2', { numClasses: 10, seed: 1 });
     const frozen = freeze(network);
     expect(frozen.folded).toBe(false);
-    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const got = frozen.forward(x);
-    const want = network.forward(x, { training: false });
-    expect(Array.from(got.logits.dataSync())).toEqual(Array.from(want.logits.dataSync()));
-    disposeOutput(got);
-    disposeOutput(want);
-    frozen.dispose();
-    x.dispose();
-    network.dispose();
+    expectEvalForward(network, frozen);
   });
 
   it('runs the eval forward when a network\'s inferenceGraph() gives none', () => {
     const network = createModel('resnet8', { numClasses: 10, seed: 1 });
     network.inferenceGraph = () => undefined;
-    const frozen = freeze(network);
-    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const got = frozen.forward(x);
-    const want = network.forward(x, { training: false });
-    expect(Array.from(got.logits.dataSync())).toEqual(Array.from(want.logits.dataSync()));
-    disposeOutput(got);
-    disposeOutput(want);
-    frozen.dispose();
-    x.dispose();
-    network.dispose();
+    expectEvalForward(network);
   });
 
   it('says what input shape it expected', () => {

@@ -5,25 +5,10 @@ import { applyConv, type FoldedConv, foldConv } from './fold.js';
 import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool } from './layers.js';
 import { Network } from './network.js';
+import { Downsample } from './resnet.js';
 import { runResidualStages } from './residual-stages.js';
 import type { NetworkOutput } from './taps.js';
 import { BOTTLENECK_EXPANSION, BOTTLENECK_PLANES, type BottleneckResNetSpec } from './zoo-specs.js';
-
-/** The projection shortcut `shortcut = Sequential(Conv2d 1×1 stride s, BatchNorm2d)`: names `0.weight`, `1.*`. */
-class Shortcut extends Module {
-  readonly conv: Conv2d;
-  readonly bn: BatchNorm;
-
-  constructor(inChannels: number, outChannels: number, stride: number, rng: Rng) {
-    super();
-    this.conv = this.addModule('0', new Conv2d(inChannels, outChannels, 1, rng, { stride, padding: 'valid' }));
-    this.bn = this.addModule('1', new BatchNorm(outChannels));
-  }
-
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(x), training);
-  }
-}
 
 /** The bottleneck: 1×1-BN-ReLU, 3×3 (stride s)-BN-ReLU, 1×1 (4× planes)-BN, plus the shortcut, then ReLU. */
 class Bottleneck extends Module {
@@ -33,7 +18,7 @@ class Bottleneck extends Module {
   readonly bn2: BatchNorm;
   readonly conv3: Conv2d;
   readonly bn3: BatchNorm;
-  readonly shortcut: Shortcut | undefined;
+  readonly shortcut: Downsample | undefined;
 
   constructor(inChannels: number, planes: number, stride: number, rng: Rng) {
     super();
@@ -44,7 +29,7 @@ class Bottleneck extends Module {
     this.bn2 = this.addModule('bn2', new BatchNorm(planes));
     this.conv3 = this.addModule('conv3', new Conv2d(planes, out, 1, rng.fork('conv3'), { padding: 'valid' }));
     this.bn3 = this.addModule('bn3', new BatchNorm(out));
-    this.shortcut = stride !== 1 || inChannels !== out ? this.addModule('shortcut', new Shortcut(inChannels, out, stride, rng.fork('shortcut'))) : undefined;
+    this.shortcut = stride !== 1 || inChannels !== out ? this.addModule('shortcut', new Downsample(inChannels, out, stride, rng.fork('shortcut'))) : undefined;
   }
 
   /** Returns the block output (after the final ReLU) and the sum before it. */

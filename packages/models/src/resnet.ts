@@ -8,8 +8,11 @@ import { runResidualStages } from './residual-stages.js';
 import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
 
-/** The projection shortcut `downsample = Sequential(Conv2d 1×1 stride s, BatchNorm2d)`: names `0.weight`, `1.*`. */
-class Downsample extends Module {
+/**
+ * A projection shortcut `Sequential(Conv2d 1×1 stride s, BatchNorm2d)` (ResNet's `downsample`,
+ * ResNet-50's `shortcut`): names `0.weight`, `1.*`.
+ */
+export class Downsample extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm;
 
