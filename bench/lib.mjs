@@ -21,9 +21,10 @@ export function installProfiler(tf, backendName) {
     const inner = config.kernelFunc;
     const name = config.kernelName;
     tf.unregisterKernel(name, backendName);
+    // Object.assign keeps the kernel's own (symbol) marks, which the gradients look at.
     tf.registerKernel({
       ...config,
-      kernelFunc: (args) => {
+      kernelFunc: Object.assign((args) => {
         const frame = { child: 0, childCpu: 0 };
         stack.push(frame);
         const c0 = process.cpuUsage();
@@ -46,7 +47,7 @@ export function installProfiler(tf, backendName) {
           s.calls += 1;
           stats.set(name, s);
         }
-      },
+      }, inner),
     });
   }
   return {

@@ -249,6 +249,56 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   });
 };
 
+/**
+ * `Tile` (and so `broadcastTo`) by block copies: each axis' block is built once and then doubled
+ * with `copyWithin`; the stock kernel computes every output element's source index.
+ */
+const tile: KernelFactory = (_tf, _addon, stock) => (args) => {
+  const { x } = args.inputs;
+  const xv = f32(args.backend, x);
+  const reps = (args.attrs as unknown as { reps: number[] }).reps;
+  if (!xv || !x || reps.length !== x.shape.length || xv.length === 0) return stock(args);
+  const shape = x.shape;
+  const outShape = shape.map((d, i) => d * reps[i]!);
+  const out = outputArray(args.backend, size(outShape));
+  if (reps.every((r) => r === 1)) out.set(xv);
+  else if (out.length > 0) tileInto(xv, shape, reps, out);
+  return output(args.backend, outShape, out);
+};
+
+function tileInto(xv: Float32Array, shape: readonly number[], reps: readonly number[], out: Float32Array): void {
+  const rank = shape.length;
+  const xStrides = new Array<number>(rank);
+  const outStrides = new Array<number>(rank);
+  for (let d = rank - 1, xs = 1, os = 1; d >= 0; d--) {
+    xStrides[d] = xs;
+    outStrides[d] = os;
+    xs *= shape[d]!;
+    os *= shape[d]! * reps[d]!;
+  }
+  const fill = (d: number, from: number, to: number): void => {
+    const n = shape[d]!;
+    if (d === rank - 1) {
+      if (n === 1) out.fill(xv[from]!, to, to + reps[d]!);
+      else {
+        if (n >= 16) out.set(xv.subarray(from, from + n), to);
+        else for (let i = 0; i < n; i++) out[to + i] = xv[from + i]!;
+        repeatBlock(out, to, n, reps[d]!);
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) fill(d + 1, from + i * xStrides[d]!, to + i * outStrides[d]!);
+    repeatBlock(out, to, n * outStrides[d]!, reps[d]!);
+  };
+  fill(0, 0, 0);
+}
+
+/** Copies `out[start, start + length)` to the `times − 1` blocks after it, doubling each copy. */
+function repeatBlock(out: Float32Array, start: number, length: number, times: number): void {
+  const total = length * times;
+  for (let done = length; done < total; done += Math.min(done, total - done)) out.copyWithin(start + done, start, start + Math.min(done, total - done));
+}
+
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
 export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct'] as const;
 
@@ -395,6 +445,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
   Min: reduceMinMax(3),
   AddN: addN,
   Unpack: unpack,
+  Tile: tile,
   ...ZOO_KERNELS,
 };
 

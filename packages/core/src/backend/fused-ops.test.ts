@@ -5,6 +5,7 @@ import { BatchNorm } from '../nn.js';
 import { Rng } from '../rng.js';
 import { initBackend } from './init-backend.js';
 import { FUSED_KERNELS } from './fused-ops.js';
+import { isOurKernel } from './kernel-scope.js';
 
 // The fused kernels (from @rtkd/native) against the composite ops autodiff differentiates,
 // written out here independently of nn.ts: y = (x − mean)·rsqrt(var + eps)·γ + β.
@@ -131,6 +132,34 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
     expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 4, 5, NaN]);
     tf.dispose([x, dy, g]);
+  });
+
+  it('Sum and Mean gradients spread dy (÷ n for Mean) over the reduced axes, as broadcast copies', () => {
+    expect(isOurKernel(tf.getKernel('Tile', tf.getBackend())?.kernelFunc)).toBe(true);
+    const shape = [2, 3, 4, 5];
+    const rng = new Rng(17);
+    const x = tf.tensor(rng.normalArray(120), shape);
+    for (const axes of [[1, 2], [3], [0, 1, 2, 3], [0, 2]]) {
+      const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const n = axes.reduce((p, a) => p * shape[a]!, 1);
+      const w = tf.tensor(rng.normalArray(kept.reduce((p, d) => p * d, 1)), kept);
+      const wv = w.dataSync();
+      for (const mean of [false, true]) {
+        const before = tf.memory().numTensors;
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul((mean ? tf.mean : tf.sum)(t, axes, true), w)))(x);
+        // ∂/∂x[i] = w[i with the reduced axes at 0] (/ n): computed index by index.
+        const want = Array.from({ length: 120 }, (_, flat) => {
+          const index = shape.map((_d, k) => Math.floor(flat / shape.slice(k + 1).reduce((p, d) => p * d, 1)) % shape[k]!);
+          const at = kept.reduce((off, d, k) => off * d + (d === 1 ? 0 : index[k]!), 0);
+          return mean ? Math.fround(wv[at]! / n) : wv[at]!;
+        });
+        expect(Array.from(g.dataSync()), `${mean ? 'mean' : 'sum'} over [${axes}]`).toEqual(want);
+        g.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      w.dispose();
+    }
+    x.dispose();
   });
 
   it('a BatchNorm training step leaves no tensors behind', () => {

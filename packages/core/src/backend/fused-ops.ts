@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_KERNEL_NAMES } from './kernel-names.js';
+import { isOurKernel } from './kernel-scope.js';
 
 /** The fused kernels' names, declared once in ./kernel-names.ts (also under the older name FUSED_KERNELS). */
 export const FUSED_KERNELS = FUSED_KERNEL_NAMES;
@@ -105,6 +106,43 @@ export function useFusedReluGradient(): void {
       return { x: () => reluGradient(dy as tf.Tensor, x) };
     },
   });
+}
+
+/** Whether the active backend's `Tile` kernel is one of ours (a block copy, not per-element indexing). */
+function hasCopyTile(): boolean {
+  return isOurKernel(tf.getKernel('Tile', tf.getBackend())?.kernelFunc);
+}
+
+/** `dy` of a reduction of `x` over `axes`, spread back to `x`'s shape (divided by `divisor` first when given). */
+function spreadReductionGradient(dy: tf.Tensor, x: tf.Tensor, axes: number[], divisor?: number): tf.Tensor {
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const expanded = tf.reshape(dy, kept);
+  if (!hasCopyTile()) {
+    const spread = tf.mul(expanded, tf.ones(x.shape, 'float32'));
+    return divisor === undefined ? spread : tf.div(spread, divisor);
+  }
+  return tf.broadcastTo(divisor === undefined ? expanded : tf.div(expanded, divisor), x.shape);
+}
+
+/**
+ * Replaces the Sum and Mean gradients (tfjs: `dy·ones(x.shape)`, then `/ n` for Mean: an array of
+ * ones filled in JS and two full-size kernels) by one broadcast copy of `dy` (`/ n` on the small
+ * tensor first) where the active backend's `Tile` is a block copy (@rtkd/native); the values are
+ * the same bits (`dy·1 = dy`). Other backends keep tfjs's form.
+ */
+export function useBroadcastReductionGradients(): void {
+  for (const [kernelName, mean] of [['Sum', false], ['Mean', true]] as const) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved as [tf.Tensor];
+        const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+        const divisor = mean ? axes.reduce((n, a) => n * x.shape[a]!, 1) : undefined;
+        return { x: () => spreadReductionGradient(dy as tf.Tensor, x, axes, divisor) };
+      },
+    });
+  }
 }
 
 /** Options of {@link conv2dBiasAct}. */

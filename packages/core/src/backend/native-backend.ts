@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { useFusedReluGradient } from './fused-ops.js';
+import { useBroadcastReductionGradients, useFusedReluGradient } from './fused-ops.js';
 import { FUSED_KERNEL_NAMES } from './kernel-names.js';
 import { registerTrainingKernels } from './register-kernels.js';
 
@@ -44,6 +44,7 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
   const info = native.enableNativeBackend(tf, { threads, fusedKernelNames: FUSED_KERNEL_NAMES });
   const tfName = info.backendName ?? 'cpu';
   useFusedReluGradient(); // Relu's gradient in one kernel where the backend has it
+  useBroadcastReductionGradients(); // Sum/Mean gradients as one broadcast copy where Tile is ours
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new Error(`tf.setBackend('${tfName}') failed (see TF.js's warning above for the cause)`);
   await tf.ready();

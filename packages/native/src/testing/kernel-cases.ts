@@ -75,6 +75,15 @@ export const CASES: Case[] = [
         tf.sum(big, 1), tf.mean(big, 1), tf.max(big, 1), tf.add(big, big), tf.div(big, 3), tf.mul(big, rand([70000], 18))];
     },
   },
+  {
+    name: 'tile and broadcastTo',
+    exact: true,
+    run: () => {
+      const a = rand([2, 1, 3, 5], 19);
+      return [tf.tile(a, [2, 3, 1, 2]), tf.tile(a, [1, 1, 1, 1]), tf.tile(rand([7], 20), [3]), tf.tile(rand([3, 1], 21), [2, 40]), tf.tile(rand([2, 17], 22), [3, 2]),
+        tf.broadcastTo(rand([4, 1, 1, 6], 23), [4, 5, 3, 6]), tf.broadcastTo(rand([3, 4, 1], 24), [2, 3, 4, 9]), tf.tile(rand([1, 2, 1, 2, 1], 25), [2, 1, 3, 1, 4])];
+    },
+  },
   { name: 'addN', run: () => [tf.addN([rand([5, 6], 13), rand([5, 6], 14), rand([5, 6], 15)])] },
   ...ZOO_CASES,
 ];
