@@ -95,21 +95,48 @@ export function studentValues(features: readonly tf.Tensor4D[], sizes: readonly 
 
 /**
  * Pairwise distances `[b, T, S]`: `mean_HW((v_s^{n_t} − v_t)²)`. With `positionMasks` (one 0/1
- * `[b, H_t·W_t]` per teacher), the mean runs over the masked-in positions only.
+ * `[b, H_t·W_t]` per teacher), the mean runs over the masked-in positions only. Without masks the
+ * teachers sharing a size are computed together (one `[b, T_u, S, HW]` difference per size).
  */
 export function pairDistances(student: readonly tf.Tensor3D[], teacher: readonly tf.Tensor2D[], uniqueIndex: readonly number[], positionMasks?: readonly tf.Tensor2D[]): tf.Tensor3D {
   return tf.tidy(() => {
-    const perTeacher = teacher.map((vT, t) => {
+    const studentOf = (t: number): tf.Tensor3D => {
       const vS = student[uniqueIndex[t]!];
       if (!vS) throw new Error(`afd: no student values for teacher feature ${t} (unique index ${uniqueIndex[t]})`);
-      const squared = tf.square(tf.sub(vS, tf.expandDims(vT, 1))); // [b, S, HW]
-      const mask = positionMasks?.[t];
-      if (!mask) return tf.mean(squared, 2);
-      const m = tf.expandDims(mask, 1);
-      return tf.div(tf.sum(tf.mul(squared, m), 2), tf.sum(m, 2));
+      return vS;
+    };
+    if (positionMasks) {
+      return tf.stack(teacher.map((vT, t) => {
+        const squared = tf.square(tf.sub(studentOf(t), tf.expandDims(vT, 1))); // [b, S, HW]
+        const m = tf.expandDims(positionMasks[t]!, 1);
+        return tf.div(tf.sum(tf.mul(squared, m), 2), tf.sum(m, 2));
+      }), 1) as tf.Tensor3D;
+    }
+    const groups = groupBySize(uniqueIndex);
+    const perGroup = groups.map((members) => {
+      const vS = tf.expandDims(studentOf(members[0]!), 1); // [b, 1, S, HW]
+      const vT = tf.expandDims(tf.stack(members.map((t) => teacher[t]!), 1), 2); // [b, T_u, 1, HW]
+      // square(sub): tfjs's SquaredDifference gradient does not reduce over broadcast axes.
+      return tf.mean(tf.square(tf.sub(vS, vT)), 3); // [b, T_u, S]
     });
-    return tf.stack(perTeacher, 1) as tf.Tensor3D;
+    const grouped = perGroup.length === 1 ? perGroup[0]! : tf.concat(perGroup, 1);
+    const order = groups.flat();
+    if (order.every((t, i) => t === i)) return grouped as tf.Tensor3D;
+    const position = new Int32Array(order.length);
+    order.forEach((t, i) => { position[t] = i; });
+    return tf.gather(grouped, tf.tensor1d(position, 'int32'), 1) as tf.Tensor3D;
   });
+}
+
+/** Teacher indices grouped by unique shape, groups in order of first appearance. */
+function groupBySize(uniqueIndex: readonly number[]): number[][] {
+  const groups = new Map<number, number[]>();
+  uniqueIndex.forEach((u, t) => {
+    const members = groups.get(u);
+    if (members) members.push(t);
+    else groups.set(u, [t]);
+  });
+  return [...groups.values()];
 }
 
 /** Per-teacher loss terms `L_t = mean_b Σ_s attention[b,t,s]·distance[b,t,s]`, shape `[T]`. */
