@@ -299,6 +299,61 @@ function repeatBlock(out: Float32Array, start: number, length: number, times: nu
   for (let done = length; done < total; done += Math.min(done, total - done)) out.copyWithin(start + done, start, start + Math.min(done, total - done));
 }
 
+/** `Pack` (stack) by block copies: the stock one expands and concatenates each input element by element. */
+const pack: KernelFactory = (_tf, _addon, stock) => (args) => {
+  const inputs = args.inputs as unknown as tfc.TensorInfo[];
+  const values = inputs.map((t) => f32(args.backend, t));
+  const shape = inputs[0]?.shape;
+  if (!shape || values.some((v, k) => !v || inputs[k]!.shape.join() !== shape.join())) return stock(args);
+  const n = inputs.length;
+  const rawAxis = (args.attrs as { axis?: number } | undefined)?.axis ?? 0;
+  const axis = rawAxis < 0 ? rawAxis + shape.length + 1 : rawAxis;
+  const outer = size(shape.slice(0, axis));
+  const inner = size(shape.slice(axis));
+  const out = outputArray(args.backend, outer * n * inner);
+  values.forEach((v, k) => {
+    for (let o = 0; o < outer; o++) {
+      const from = o * inner;
+      const to = (o * n + k) * inner;
+      if (inner >= 16) out.set(v!.subarray(from, from + inner), to);
+      else for (let i = 0; i < inner; i++) out[to + i] = v![from + i]!;
+    }
+  });
+  return output(args.backend, [...shape.slice(0, axis), n, ...shape.slice(axis)], out);
+};
+
+/**
+ * `Softmax` over the last axis with the stock kernel's arithmetic (row max, `exp(x − max)` rounded
+ * to float32, their sum accumulated in double then rounded, one division), so the same bits; the
+ * stock kernel runs its steps as separate untuned passes (milliseconds for a [64, 100] batch).
+ */
+const softmax: KernelFactory = (_tf, _addon, stock) => (args) => {
+  const { logits } = args.inputs;
+  const xv = f32(args.backend, logits);
+  const rank = logits?.shape.length ?? 0;
+  const dim = (args.attrs as { dim?: number } | undefined)?.dim ?? -1;
+  if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return stock(args);
+  const n = logits!.shape[rank - 1]!;
+  const out = outputArray(args.backend, xv.length);
+  for (let row = 0; row + n <= xv.length && n > 0; row += n) softmaxRow(xv, out, row, n);
+  return output(args.backend, [...logits!.shape], out);
+};
+
+function softmaxRow(x: Float32Array, out: Float32Array, from: number, n: number): void {
+  let max = x[from]!;
+  for (let j = 0; j < n; j++) {
+    const v = x[from + j]!;
+    if (Number.isNaN(v) || v > max) max = v;
+  }
+  let total = 0;
+  for (let j = 0; j < n; j++) {
+    out[from + j] = Math.exp(Math.fround(x[from + j]! - max));
+    total += out[from + j]!;
+  }
+  const sum = Math.fround(total);
+  for (let j = 0; j < n; j++) out[from + j] = out[from + j]! / sum;
+}
+
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
 export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct'] as const;
 
@@ -446,6 +501,8 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
   AddN: addN,
   Unpack: unpack,
   Tile: tile,
+  Pack: pack,
+  Softmax: softmax,
   ...ZOO_KERNELS,
 };
 

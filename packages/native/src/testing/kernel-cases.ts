@@ -84,6 +84,17 @@ export const CASES: Case[] = [
         tf.broadcastTo(rand([4, 1, 1, 6], 23), [4, 5, 3, 6]), tf.broadcastTo(rand([3, 4, 1], 24), [2, 3, 4, 9]), tf.tile(rand([1, 2, 1, 2, 1], 25), [2, 1, 3, 1, 4])];
     },
   },
+  {
+    name: 'pack and softmax',
+    exact: true,
+    run: () => {
+      const parts = [rand([3, 4, 5], 26), rand([3, 4, 5], 27), rand([3, 4, 5], 28)];
+      const logits = tf.mul(rand([7, 3, 11], 29), 4);
+      const withNaN = tf.tensor2d([[1, NaN, 3], [-1e30, 0, 2], [50, 60, 70]]);
+      return [tf.stack(parts, 0), tf.stack(parts, 1), tf.stack(parts, 3), tf.stack(parts, -1), tf.stack([rand([2, 20], 30), rand([2, 20], 31)], 1),
+        tf.softmax(logits), tf.softmax(rand([64, 100], 32)), tf.softmax(rand([1], 33)), tf.softmax(withNaN)];
+    },
+  },
   { name: 'addN', run: () => [tf.addN([rand([5, 6], 13), rand([5, 6], 14), rand([5, 6], 15)])] },
   ...ZOO_CASES,
 ];
