@@ -2,6 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { f32, type KernelFactory, output, size, type TfCore } from './kernel-io.js';
 import { outputArray } from './recycle.js';
+import { softPool, softPoolGrad } from './softpool-kernels.js';
 import { ZOO_KERNELS } from './zoo-kernels.js';
 
 export type { TfCore };
@@ -355,7 +356,7 @@ function softmaxRow(x: Float32Array, out: Float32Array, from: number, n: number)
 }
 
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
-export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct'] as const;
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct', 'softPool', 'softPoolGrad'] as const;
 
 /**
  * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
@@ -484,6 +485,8 @@ const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedF
   sgdMomentum,
   channelMeanSquare,
   conv2dBiasAct,
+  softPool,
+  softPoolGrad,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */
@@ -530,6 +533,7 @@ export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendNam
   }
   for (const role of fusedNames ? FUSED_KERNEL_ROLES : []) {
     const name = fusedNames![role];
+    if (name === undefined) continue; // an older @rtkd/core that does not declare this kernel
     const make = FUSED_KERNELS[role];
     const current = tf.getKernel(name, backendName);
     if (!(current && (current.kernelFunc as unknown as Record<symbol, unknown>)[NATIVE] === true)) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSoftPool } from '@rtkd/core';
 import { pooledSize, resolveGeometry, type PoolGeometry, type SoftPool2dOptions } from './options.js';
 import { unwindowAxis, windowAxis } from './windows.js';
 
@@ -74,7 +75,8 @@ function softPoolOp(geometry: PoolGeometry, outHeight: number, outWidth: number)
  * Numerically safe for any finite input: softmax is taken relative to each window's maximum, so
  * values such as 90 and 100 (where float32 `exp` overflows) stay finite. The gradient is the exact
  * one, `dL/dx_i = Σ_windows dy·w_i·(1 + x_i − y)` (not the official CUDA kernel's `dy·w_i`); a window
- * of equal values passes `dy/(kh·kw)` to each entry.
+ * of equal values passes `dy/(kh·kw)` to each entry. On a backend with @rtkd/core's fused SoftPool
+ * kernels (`native`) forward and gradient run as one kernel each, same formulas.
  *
  * @param x input `[batch, height, width, channels]` (cast to float32 if needed)
  * @param options `kernelSize` (default 2) and `strides` (default `kernelSize`), each `k` or `[kh, kw]`
@@ -92,7 +94,7 @@ export function softPool2d(x: tf.Tensor4D, options: SoftPool2dOptions = {}): tf.
   }
   const geometry = resolveGeometry(options);
   const [outHeight, outWidth] = pooledSize(x.shape[1], x.shape[2], geometry);
-  const op = softPoolOp(geometry, outHeight, outWidth);
-  if (x.dtype === 'float32') return op(x);
-  return tf.tidy(() => op(tf.cast(x, 'float32')));
+  const pool = (input: tf.Tensor4D) => fusedSoftPool(input, geometry.kernel, geometry.strides) ?? softPoolOp(geometry, outHeight, outWidth)(input);
+  if (x.dtype === 'float32') return pool(x);
+  return tf.tidy(() => pool(tf.cast(x, 'float32')));
 }

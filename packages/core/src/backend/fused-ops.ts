@@ -93,6 +93,26 @@ export function fusedChannelMeanSquare(x: tf.Tensor, keepDims = false): tf.Tenso
   return tf.engine().runKernel(FUSED_KERNELS.channelMeanSquare, { x }, { keepDims }) as tf.Tensor;
 }
 
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.softPool,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    return { x: () => tf.engine().runKernel(FUSED_KERNELS.softPoolGrad, { dy: dy as tf.Tensor, x }, attrs as tf.NamedAttrMap) as tf.Tensor };
+  },
+});
+
+/**
+ * SoftPool over unpadded `kernel` windows moved by `strides` on NHWC float32 `x`, in one kernel
+ * (and one for its gradient) when the active backend has {@link FUSED_KERNELS}.softPool
+ * (@rtkd/native); `undefined` otherwise, or when `x` is not a float32 rank-4 tensor. The caller
+ * (@rtkd/softpool's `softPool2d`) checks the geometry.
+ */
+export function fusedSoftPool(x: tf.Tensor4D, kernel: readonly [number, number], strides: readonly [number, number]): tf.Tensor4D | undefined {
+  if (x.dtype !== 'float32' || x.rank !== 4 || !hasKernel(FUSED_KERNELS.softPool) || !hasKernel(FUSED_KERNELS.softPoolGrad)) return undefined;
+  return tf.engine().runKernel(FUSED_KERNELS.softPool, { x }, { kernel: [...kernel], strides: [...strides] }) as tf.Tensor4D;
+}
+
 /**
  * Replaces the Relu gradient (tfjs: `dy·cast(step(x))`, two kernels) by the backend's fused
  * `RtkdReluGrad` when the active backend has it; other backends keep the two-kernel form.

@@ -24,4 +24,12 @@ export const FUSED_KERNEL_NAMES = {
    * only: no gradient is registered.
    */
   conv2dBiasAct: 'RtkdConv2DBiasAct',
+  /**
+   * inputs {x}, attrs {kernel: [kh, kw], strides: [sh, sw]}; output SoftPool over unpadded NHWC
+   * windows (Stergiou et al. 2021): per window `max + Σ w·s`, `s = max(x − max, −128)`,
+   * `w = exp(s) / Σ exp(s)`, in float32 (see @rtkd/softpool).
+   */
+  softPool: 'RtkdSoftPool',
+  /** inputs {dy, x}, attrs {kernel, strides}; output dx = Σ over the windows of x: dy·w·(s − Σ w·s + 1). */
+  softPoolGrad: 'RtkdSoftPoolGrad',
 } as const;
