@@ -20,6 +20,7 @@
 
 namespace rtkd {
 void register_zoo_kernels(napi_env env, napi_value exports);  // zoo_addon.cc
+void register_softpool_kernels(napi_env env, napi_value exports);  // softpool.cc
 }
 
 namespace {
@@ -367,6 +368,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, f.name, v);
   }
   rtkd::register_zoo_kernels(env, exports);
+  rtkd::register_softpool_kernels(env, exports);
   return exports;
 }
 

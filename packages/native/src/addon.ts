@@ -37,6 +37,10 @@ export interface NativeAddon {
   channelMeanSquare(x: Float32Array, out: Float32Array, channels: number): void;
   /** y = conv2d(x, filter) (geometry as {@link NativeAddon.conv2d}), + bias per channel, + residual, then max(y, 0) when `relu` is 1; bias and residual may be null. */
   conv2dBiasAct(x: Float32Array, filter: Float32Array, bias: Float32Array | null, residual: Float32Array | null, y: Float32Array, geometry: number[], relu: number): void;
+  /** SoftPool over unpadded NHWC windows; geometry [n,h,w,c, kh,kw, sh,sw, oh,ow]. */
+  softPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
+  /** dx of {@link NativeAddon.softPool} (overlapping windows summed); geometry as there. */
+  softPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: number[]): void;
   /** Max pool of NHWC `x` into `y`; geometry `[n,h,w,c, fh,fw, sh,sw, padTop,padLeft, oh,ow]` (`x` passed twice). */
   maxPool(x: Float32Array, x2: Float32Array, y: Float32Array, geometry: number[]): void;
   /** dx of {@link NativeAddon.maxPool} (tfjs-backend-cpu's semantics: each dy to its window's first strict maximum). */

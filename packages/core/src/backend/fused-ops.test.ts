@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm } from '../nn.js';
 import { Rng } from '../rng.js';
 import { initBackend } from './init-backend.js';
-import { FUSED_KERNELS } from './fused-ops.js';
+import { FUSED_KERNELS, fusedSoftPool } from './fused-ops.js';
 import { isOurKernel } from './kernel-scope.js';
 
 // The fused kernels (from @rtkd/native) against the composite ops autodiff differentiates,
@@ -132,6 +132,17 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
     expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 4, 5, NaN]);
     tf.dispose([x, dy, g]);
+  });
+
+  it('fused SoftPool (forward and gradient, overlapping windows) gives the same bits for 1 and 2 threads', async () => {
+    const native = await import('@rtkd/native');
+    const run = (): number[][] => tf.tidy(() => {
+      const x = tf.mul(tf.tensor(new Rng(9).normalArray(5 * 9 * 8 * 3), [5, 9, 8, 3]), 4) as tf.Tensor4D;
+      const w = tf.tensor(new Rng(10).normalArray(5 * 4 * 3 * 3), [5, 4, 3, 3]);
+      const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.mul(fusedSoftPool(t as tf.Tensor4D, [3, 4], [2, 2])!, w)))([x]);
+      return [value, ...grads].map((t) => Array.from(t.dataSync()));
+    });
+    expectSameForThreadCounts((n) => native.loadNativeAddon().setThreads(n), run);
   });
 
   it('Sum and Mean gradients spread dy (÷ n for Mean) over the reduced axes, as broadcast copies', () => {
