@@ -61,6 +61,9 @@ export const afdSoftmaxSelector: AfdSelector = (input) => ({
   distances: pairDistances(input.studentValues, input.teacherValues, input.uniqueIndex),
 });
 
+/** The options of AFD (and losses built on it) with no default: the block lists of each network. */
+export const AFD_LAYER_OPTIONS = ['studentLayers', 'teacherLayers'] as const;
+
 /** Options of the `afd` loss. */
 export interface AfdOptions {
   /** Query/key dimension d (AFD: 128). */
@@ -238,6 +241,7 @@ export const afd: LossDefinition<AfdOptions> = {
   description: 'Attention-based feature distillation: learned attention between every teacher and student block (Ji et al. 2021)',
   taps: ['blocks'],
   defaults: { weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128 },
+  optionalOptions: AFD_LAYER_OPTIONS,
   create: (shapes, options, context) => createAfdLoss(shapes, options, context),
 };
 

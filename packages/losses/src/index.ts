@@ -4,7 +4,7 @@
  */
 import './builtins.js';
 
-export { registerLoss, unregisterLoss, getLoss, hasLoss, listLosses, lossCount, createLoss } from './registry.js';
+export { registerLoss, unregisterLoss, getLoss, hasLoss, lossOptionNames, listLosses, lossCount, createLoss } from './registry.js';
 export type {
   LossDefinition,
   CreatedLoss,
@@ -92,6 +92,7 @@ export {
   afdLoss,
   AFD_LAYER_DEFAULTS,
   afdDefaultLayers,
+  AFD_LAYER_OPTIONS,
   type AfdForwardOptions,
   createAfdLoss,
   afdSoftmaxSelector,

@@ -74,6 +74,15 @@ export function getLoss(name: string): AnyLoss {
   return definition;
 }
 
+/**
+ * Every option name the registered loss `name` accepts: its defaults' keys, then its
+ * `optionalOptions` (configuration checks reject the rest). Throws like {@link getLoss}.
+ */
+export function lossOptionNames(name: string): string[] {
+  const definition = getLoss(name);
+  return [...Object.keys(definition.defaults), ...(definition.optionalOptions ?? [])];
+}
+
 /** True when a loss of that name is registered. */
 export function hasLoss(name: string): boolean {
   return registry.has(name);

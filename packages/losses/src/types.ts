@@ -160,6 +160,8 @@ export interface LossDefinition<Options extends object = Record<string, unknown>
   readonly taps: readonly TapRole[];
   /** Default weight and options. */
   readonly defaults: LossDefaults & Options;
+  /** Options it accepts that have no default (e.g. AFD's layer lists); see `lossOptionNames`. */
+  readonly optionalOptions?: readonly string[];
   /** Builds the loss for a pair of networks; options are the defaults overridden by the user's. */
   create(shapes: LossShapes, options: LossDefaults & Options, context: CreateContext): Created;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  AFD_LAYER_OPTIONS,
   type AfdModule,
   attentionEntropy,
   type AfdOptions,
@@ -126,6 +127,7 @@ export const afdRtk: LossDefinition<AfdRtkOptions> = {
   defaults: {
     weight: 200, klWeight: 0.9, ceWeight: 1, qkDim: 128, selector: 'teacher-layer', k: 0.5, pool: 'softpool', descriptorPool: 'avg', mass: 'afd', kWarmupEpochs: 0, recordAttention: false,
   },
+  optionalOptions: AFD_LAYER_OPTIONS,
   create(shapes, options, context): RtkLoss {
     const variant = options.selector;
     let last: RepresentativeAttention | undefined;

@@ -2,7 +2,7 @@ import { importModules } from '@rtkd/train';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { getDataset } from '@rtkd/datasets';
-import { getLoss, hasLoss } from '@rtkd/losses';
+import { getLoss, hasLoss, lossOptionNames } from '@rtkd/losses';
 import { assertModelName } from '@rtkd/models';
 import { parse as parseYaml } from 'yaml';
 // Importing @rtkd/rtk registers afd-rtk next to the built-in losses.
@@ -265,10 +265,10 @@ function parseMethod(item: unknown, where: string, problems: string[]): Method |
       ok = false;
       continue;
     }
-    const defaults = getLoss(loss).defaults as Record<string, unknown>;
+    const accepted = lossOptionNames(loss);
     for (const key of Object.keys(opts)) {
-      if (!(key in defaults)) {
-        problems.push(`${where}.options.${loss}.${key}: unknown option; ${loss}'s options: ${Object.keys(defaults).join(', ')}`);
+      if (!accepted.includes(key)) {
+        problems.push(`${where}.options.${loss}.${key}: unknown option; ${loss}'s options: ${accepted.join(', ')}`);
         ok = false;
       }
     }
@@ -281,7 +281,7 @@ function checkLossOptions(entries: readonly string[] | undefined, where: string,
     const [name, rest] = entry.split('.', 2) as [string, string];
     const key = rest.split('=')[0]!;
     if (!hasLoss(name)) problems.push(`${where}: '${entry}' names no registered loss '${name}'`);
-    else if (!(key in (getLoss(name).defaults as Record<string, unknown>))) problems.push(`${where}: '${entry}': ${name} has no option '${key}'; its options: ${Object.keys(getLoss(name).defaults).join(', ')}`);
+    else if (!lossOptionNames(name).includes(key)) problems.push(`${where}: '${entry}': ${name} has no option '${key}'; its options: ${lossOptionNames(name).join(', ')}`);
   }
 }
 

@@ -25,9 +25,10 @@ beforeAll(() => {
   registerLoss(fakeLoss('cfg-a', { weight: 200, ceWeight: 1, klWeight: 0.9, p: 2 }));
   registerLoss(fakeLoss('cfg-b', { weight: 3, klWeight: 0.5 }));
   registerLoss(fakeLoss('cfg-c', { weight: 7 }));
+  registerLoss({ ...fakeLoss('cfg-opt', { weight: 7 }), optionalOptions: ['layers'] });
 });
 afterAll(() => {
-  for (const name of ['cfg-a', 'cfg-b', 'cfg-c']) unregisterLoss(name);
+  for (const name of ['cfg-a', 'cfg-b', 'cfg-c', 'cfg-opt']) unregisterLoss(name);
 });
 
 describe('resolveConfig', () => {
@@ -92,6 +93,15 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ ...base, teacher, losses: ['cfg-c:x'] })).toThrow(/weight must be a number/);
     expect(() => resolveConfig({ ...base, teacher, losses: ['cfg-c', 'cfg-c:2'] })).toThrow(/listed twice/);
     expect(() => resolveConfig({ ...base, teacher, losses: [{ name: 'cfg-a', options: { q: 1 } }] })).toThrow(/unknown option\(s\) q; its options: weight, ceWeight, klWeight, p/);
+    expect(() => resolveConfig({ ...base, teacher, losses: [{ name: 'cfg-opt', options: { q: 1 } }] })).toThrow(/unknown option\(s\) q; its options: weight, layers/);
+  });
+
+  it('accepts the options a loss declares without a default (the AFD block lists) and passes them on', () => {
+    const teacher = { model: 'resnet8', weights: teacherFile };
+    const resolved = resolveConfig({ ...base, teacher, losses: [{ name: 'cfg-opt', options: { layers: [0, 2] } }] });
+    expect(resolved.losses[0]!.options).toMatchObject({ weight: 7, layers: [0, 2] });
+    const afd = resolveConfig({ ...base, teacher, losses: [{ name: 'afd', options: { teacherLayers: [1, 3], studentLayers: [0] } }] });
+    expect(afd.losses[0]!.options).toMatchObject({ teacherLayers: [1, 3], studentLayers: [0] });
   });
 });
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackendName } from '@rtkd/core';
 import { getDataset } from '@rtkd/datasets';
-import { getLoss, KD } from '@rtkd/losses';
+import { getLoss, KD, lossOptionNames } from '@rtkd/losses';
 import { assertModelName } from '@rtkd/models';
 import { scaledMilestones } from './schedule.js';
 
@@ -241,8 +241,10 @@ function resolveLosses(specs: readonly LossSpec[], problems: string[]): GivenLos
       options = { ...(spec.options ?? {}) };
     }
     let defaults: Record<string, unknown>;
+    let accepted: string[];
     try {
       defaults = getLoss(name).defaults as Record<string, unknown>;
+      accepted = lossOptionNames(name);
     } catch (error) {
       problems.push((error as Error).message);
       continue;
@@ -251,8 +253,8 @@ function resolveLosses(specs: readonly LossSpec[], problems: string[]): GivenLos
       problems.push(`loss '${name}' is listed twice`);
       continue;
     }
-    const unknown = Object.keys(options).filter((key) => !(key in defaults) && !RECIPE_KEYS.includes(key as RecipeKey));
-    if (unknown.length) problems.push(`loss '${name}': unknown option(s) ${unknown.join(', ')}; its options: ${Object.keys(defaults).join(', ')}`);
+    const unknown = Object.keys(options).filter((key) => !accepted.includes(key) && !RECIPE_KEYS.includes(key as RecipeKey));
+    if (unknown.length) problems.push(`loss '${name}': unknown option(s) ${unknown.join(', ')}; its options: ${accepted.join(', ')}`);
     const beta = weight ?? (defaults.weight as number);
     if (!(Number.isFinite(beta) && beta >= 0)) {
       problems.push(`loss '${name}': weight must be a number ≥ 0, got ${String(weight)}`);
