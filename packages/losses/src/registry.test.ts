@@ -30,6 +30,8 @@ describe('registerLoss checks a definition where it enters', () => {
     ['a string ceWeight', { defaults: { weight: 1, ceWeight: '0.1' } }, /registerLoss 'plain-js': 'defaults.ceWeight' must be a finite number ≥ 0 when present, got string "0.1"/],
     ['create is not a function', { create: { compute: 1 } }, /registerLoss 'plain-js': 'create' must be a function/],
     ['an upper-case name', { name: 'Plain' }, /registerLoss: invalid name string "Plain"/],
+    ['optionalOptions repeating a default', { optionalOptions: ['weight'] }, /registerLoss 'plain-js': 'optionalOptions' must be an array of option names that are not keys of defaults/],
+    ['optionalOptions not an array', { optionalOptions: 'layers' }, /'optionalOptions' must be an array/],
   ];
   for (const [what, change, message] of cases) {
     it(`refuses ${what}, naming the loss and the field`, () => {

@@ -44,6 +44,10 @@ function checkDefinition(definition: unknown): asserts definition is AnyLoss {
     const value = defaults[key];
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw fail(`defaults.${key}`, 'a finite number ≥ 0 when present', value);
   }
+  const optional = d.optionalOptions;
+  if (optional !== undefined && !(Array.isArray(optional) && optional.every((k) => typeof k === 'string' && !(k in defaults)))) {
+    throw fail('optionalOptions', 'an array of option names that are not keys of defaults', optional);
+  }
 }
 
 /**
