@@ -3,7 +3,7 @@
 
 Written for this repo from the architecture and loss descriptions in the project notes
 (RepDistiller-style CIFAR ResNet / pre-activation Wide ResNet; AFD with a Representative Teacher
-Key, student-query variant, SoftPool resizing; CE + 0.9*KL(T=4) + 200*AFD-RTK). It is a timing
+Key, teacher-layer variant (rtkd's default), SoftPool resizing; CE + 0.9*KL(T=4) + 200*AFD-RTK). It is a timing
 reference, not a numerical one: initialisations follow the same rules but are not the same draws.
 
 The cross-architecture students (vgg8, mobilenetv2, shufflev1, shufflev2) follow the layer lists in
@@ -324,7 +324,7 @@ def l2_normalize(v, dim):
 
 
 class AfdRtk(nn.Module):
-    """AFD's meta-network; RTK student-query selection: each student keeps its top-k teacher keys."""
+    """AFD's meta-network with RTK's default selection (teacher-layer, k = half of the teachers, AFD mass)."""
 
     def __init__(self, s_shapes, t_shapes, qk_dim=128, k_fraction=0.5):
         super().__init__()
@@ -350,10 +350,11 @@ class AfdRtk(nn.Module):
         keys = torch.stack([F.relu(k(f.mean((2, 3)))) for k, f in zip(self.key, fs)], 1)  # b,S,d
         bilinear = self.bilinear(keys.reshape(b * n_s, d)).view(b, n_s, n_t, d)
         logits = (torch.einsum('bstq,btq->bts', bilinear, query) + self.p_t @ self.p_s.t()) / math.sqrt(d)
-        by_student = logits.transpose(1, 2)  # b,S,T
-        top = by_student.topk(self.k, dim=2).indices
-        mask = torch.zeros_like(by_student).scatter_(2, top, 1.0)
-        att = torch.softmax(by_student.masked_fill(mask == 0, -1e9), 2).transpose(1, 2)  # b,T,S
+        # rtkd's default reading (teacher-layer): AFD's softmax over students; per sample only the
+        # k teachers with the largest max_s logit count, rescaled so the total mass stays T.
+        top = logits.max(2).values.topk(self.k, dim=1).indices  # b,k
+        rows = torch.zeros(b, n_t).scatter_(1, top, 1.0)
+        att = torch.softmax(logits, 2) * rows.unsqueeze(2) * (n_t / self.k)  # b,T,S
         maps = [f.pow(2).mean(1, keepdim=True) for f in fs]
         student_values = [l2_normalize(torch.stack([resize_map(m, h).reshape(b, h * w) for m in maps], 1), 2)
                           for _, h, w in self.unique]
