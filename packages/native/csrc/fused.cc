@@ -200,12 +200,18 @@ bool use_legacy() {
 
 // Rows per piece, fixed by the shape (never by the thread count): statistics chunks of 32 KiB (the
 // chunk's second read then hits L1), gradient-sum chunks of 64 KiB per input, map pieces of 128 KiB.
+// The reductions (the first pass of each kernel) hand their pieces out last to first
+// (reverse = true) and the maps that follow first to last: each pass then starts on the rows the
+// previous pass, or the op that wrote the input (first to last), left in cache. Measured at batch 64
+// (bench/batchnorm.mjs, and with the input rewritten before each call): 5–10% less CPU time than
+// both passes in order.
 int64_t rows_per(int64_t floats, int64_t channels) { return std::max<int64_t>(1, floats / std::max<int64_t>(channels, 1)); }
 
 template <typename Fn>
-void for_pieces(int64_t rows, int64_t per, Fn fn) {
+void for_pieces(int64_t rows, int64_t per, Fn fn, bool reverse = false) {
   const int64_t n = (rows + per - 1) / per;
-  pool().parallel_for(n, [&](long i) {
+  pool().parallel_for(n, [&](long j) {
+    const int64_t i = reverse ? n - 1 - j : j;
     const int64_t r0 = i * per;
     fn(i, r0, std::min<int64_t>(per, rows - r0));
   });
@@ -228,7 +234,7 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, flo
   for_pieces(rows, per, [&](int64_t i, int64_t r0, int64_t n) {
     float* p = part.data() + i * 3 * C;
     k.stats(x + r0 * C, n, C, p, p + C, p + 2 * C);
-  });
+  }, true);
   std::vector<double> total(C, 0.0), m2(C, 0.0);
   for (int64_t i = 0; i < chunks; ++i) {
     const double n = static_cast<double>(std::min<int64_t>(per, rows - i * per));
@@ -268,7 +274,7 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
   for_pieces(rows, per, [&](int64_t i, int64_t r0, int64_t n) {
     float* p = part.data() + i * 2 * C;
     kern.grad_sums(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, n, C, p, p + C);
-  });
+  }, true);
   std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
   for (int64_t i = 0; i < chunks; ++i) {
     const float* p = part.data() + i * 2 * C;
