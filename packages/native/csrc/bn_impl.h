@@ -148,8 +148,22 @@ struct BnFlavour {
     }
   };
 
+  // Rows per block of the maps: all of them when one group covers the channels, else ~8 KiB of
+  // each tensor, so that every group of a block reads rows still in L1 (not a strided pass per group).
+  static int64_t block_rows(int64_t rows, int64_t C) {
+    if (C <= V::MaxNV * W) return rows > 0 ? rows : 1;
+    return C >= 2048 ? 1 : 2048 / C;
+  }
+
   template <bool Relu, bool Centre>
   static void map(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
+    const int64_t rb = block_rows(rows, C);
+    for (int64_t r0 = 0; r0 < rows; r0 += rb)
+      map_block<Relu, Centre>(x + r0 * C, mean, scale, shift, y + r0 * C, rows - r0 < rb ? rows - r0 : rb, C);
+  }
+
+  template <bool Relu, bool Centre>
+  static void map_block(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
     for (int64_t c = for_groups(C, Map<Relu, Centre>{x, mean, scale, shift, y, rows, C}); c < C; ++c)
       for (int64_t r = 0; r < rows; ++r) {
         float t = x[r * C + c];
@@ -259,6 +273,16 @@ struct BnFlavour {
   template <bool Relu>
   static void grad_dx_with(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
                            int64_t rows, int64_t C) {
+    const int64_t rb = block_rows(rows, C);
+    for (int64_t r0 = 0; r0 < rows; r0 += rb) {
+      const int64_t o = r0 * C;
+      grad_dx_block<Relu>(dy + o, x + o, Relu ? y + o : y, mean, k, a, b, dx + o, rows - r0 < rb ? rows - r0 : rb, C);
+    }
+  }
+
+  template <bool Relu>
+  static void grad_dx_block(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
+                            int64_t rows, int64_t C) {
     for (int64_t c = for_groups(C, GradDx<Relu>{dy, x, y, mean, k, a, b, dx, rows, C}); c < C; ++c)
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t o = r * C + c;
