@@ -148,18 +148,31 @@ struct BnFlavour {
     }
   };
 
-  // Rows per block of the maps: all of them when one group covers the channels, else ~8 KiB of
-  // each tensor, so that every group of a block reads rows still in L1 (not a strided pass per group).
-  static int64_t block_rows(int64_t rows, int64_t C) {
-    if (C <= V::MaxNV * W) return rows > 0 ? rows : 1;
-    return C >= 2048 ? 1 : 2048 / C;
-  }
-
+  // The maps keep the per-channel constants of one group in registers when a group covers all
+  // channels; with more channels they walk each row once and load the constants from L1 (the same
+  // operations per element, so the same bits), not a strided pass per group.
   template <bool Relu, bool Centre>
   static void map(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
-    const int64_t rb = block_rows(rows, C);
-    for (int64_t r0 = 0; r0 < rows; r0 += rb)
-      map_block<Relu, Centre>(x + r0 * C, mean, scale, shift, y + r0 * C, rows - r0 < rb ? rows - r0 : rb, C);
+    if (C <= V::MaxNV * W) return map_block<Relu, Centre>(x, mean, scale, shift, y, rows, C);
+    const int64_t vc = C / W * W;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = x + r * C;
+      float* o = y + r * C;
+      for (int64_t c = 0; c < vc; c += W) {
+        vec t = V::load(p + c);
+        if (Centre) t = V::sub(t, V::load(mean + c));
+        t = V::fma(t, V::load(scale + c), V::load(shift + c));
+        if (Relu) t = V::relu(t);
+        V::store(o + c, t);
+      }
+      for (int64_t c = vc; c < C; ++c) {
+        float t = p[c];
+        if (Centre) t -= mean[c];
+        t = t * scale[c] + shift[c];
+        if (Relu) t = t < 0.f ? 0.f : t;
+        o[c] = t;
+      }
+    }
   }
 
   template <bool Relu, bool Centre>
@@ -273,10 +286,20 @@ struct BnFlavour {
   template <bool Relu>
   static void grad_dx_with(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
                            int64_t rows, int64_t C) {
-    const int64_t rb = block_rows(rows, C);
-    for (int64_t r0 = 0; r0 < rows; r0 += rb) {
-      const int64_t o = r0 * C;
-      grad_dx_block<Relu>(dy + o, x + o, Relu ? y + o : y, mean, k, a, b, dx + o, rows - r0 < rb ? rows - r0 : rb, C);
+    if (C <= V::MaxNV * W) return grad_dx_block<Relu>(dy, x, y, mean, k, a, b, dx, rows, C);
+    const int64_t vc = C / W * W;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t o = r * C;
+      for (int64_t c = 0; c < vc; c += W) {
+        vec g = V::load(dy + o + c);
+        if (Relu) g = V::relu_grad(g, V::load(y + o + c));
+        const vec t = V::fnma(V::sub(V::load(x + o + c), V::load(mean + c)), V::load(b + c), V::sub(g, V::load(a + c)));
+        V::store(dx + o + c, V::mul(V::load(k + c), t));
+      }
+      for (int64_t c = vc; c < C; ++c) {
+        const float g = Relu ? step_scalar(dy[o + c], y[o + c]) : dy[o + c];
+        dx[o + c] = k[c] * ((g - a[c]) - (x[o + c] - mean[c]) * b[c]);
+      }
     }
   }
 
