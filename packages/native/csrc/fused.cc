@@ -217,6 +217,28 @@ void for_pieces(int64_t rows, int64_t per, Fn fn, bool reverse = false) {
   });
 }
 
+// The batch mean and Σ(x − mean)² per channel, in double, from the chunks' (m, D, Q) of
+// BnKernels::stats (chunk i at part[3·C·i], per rows each), added in chunk order.
+void combine_statistics(const std::vector<float>& part, int64_t per, int64_t rows, int64_t C, std::vector<double>& mean, std::vector<double>& m2) {
+  const int64_t chunks = (rows + per - 1) / per;
+  mean.assign(C, 0.0);
+  m2.assign(C, 0.0);
+  for (int64_t i = 0; i < chunks; ++i) {
+    const double n = static_cast<double>(std::min<int64_t>(per, rows - i * per));
+    const float* p = part.data() + i * 3 * C;
+    for (int64_t c = 0; c < C; ++c) mean[c] += n * p[c] + p[C + c];
+  }
+  for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(rows);
+  for (int64_t i = 0; i < chunks; ++i) {
+    const double n = static_cast<double>(std::min<int64_t>(per, rows - i * per));
+    const float* p = part.data() + i * 3 * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double dm = p[c] - mean[c];
+      m2[c] += p[2 * C + c] + 2.0 * dm * p[C + c] + n * dm * dm;
+    }
+  }
+}
+
 }  // namespace
 
 void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
@@ -235,26 +257,12 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, flo
     float* p = part.data() + i * 3 * C;
     k.stats(x + r0 * C, n, C, p, p + C, p + 2 * C);
   }, true);
-  std::vector<double> total(C, 0.0), m2(C, 0.0);
-  for (int64_t i = 0; i < chunks; ++i) {
-    const double n = static_cast<double>(std::min<int64_t>(per, rows - i * per));
-    const float* p = part.data() + i * 3 * C;
-    for (int64_t c = 0; c < C; ++c) total[c] += n * p[c] + p[C + c];
-  }
-  const double N = static_cast<double>(rows);
-  for (int64_t c = 0; c < C; ++c) total[c] /= N;
-  for (int64_t i = 0; i < chunks; ++i) {
-    const double n = static_cast<double>(std::min<int64_t>(per, rows - i * per));
-    const float* p = part.data() + i * 3 * C;
-    for (int64_t c = 0; c < C; ++c) {
-      const double dm = p[c] - total[c];
-      m2[c] += p[2 * C + c] + 2.0 * dm * p[C + c] + n * dm * dm;
-    }
-  }
+  std::vector<double> total, m2;
+  combine_statistics(part, per, rows, C, total, m2);
   std::vector<float> scale(C);
   for (int64_t c = 0; c < C; ++c) {
     mean[c] = static_cast<float>(total[c]);
-    var[c] = static_cast<float>(std::max(0.0, m2[c] / N));
+    var[c] = static_cast<float>(std::max(0.0, m2[c] / static_cast<double>(rows)));
     invstd[c] = 1.f / std::sqrt(var[c] + eps);
     scale[c] = invstd[c] * gamma[c];
   }
