@@ -7,8 +7,9 @@
 
 namespace rtkd {
 
-// y = (x - mean) * (invstd * gamma) + beta, with the batch mean and biased variance per channel;
-// invstd = 1 / sqrt(var + eps).
+// y = (x - mean) * (invstd * gamma) + beta, with the batch mean and biased variance per channel
+// (corrected two-pass sums per chunk, one read of x from memory; see fused.cc);
+// invstd = 1 / sqrt(var + eps). RTKD_NATIVE_BN=legacy runs the previous kernels (A/B runs).
 // relu: y = max(y, 0) in the same pass (NaN stays NaN, as tfjs's Relu).
 void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
                       int64_t rows, int64_t channels, float eps, bool relu);

@@ -1,0 +1,330 @@
+// The BnKernels bodies (bn.h) for one SIMD flavour V, included by bn_avx512.cc, bn_avx2.cc and
+// bn_generic.cc after their target pragmas. V provides: vec, W (floats per vector), MaxNV (vectors
+// of channels a loop keeps in registers: 8 or 4), zero, set1, load, store, add, sub, mul, div,
+// fma(a, b, c) = a·b + c, fnma(a, b, c) = c − a·b, relu(v) = max(0, v) with NaN and −0 kept, and
+// relu_grad(g, y) = g·step(y) with step(NaN) = NaN.
+//
+// Channels are cut into groups of NV vectors (MaxNV while that many are left, then 4, 2 or 1, then
+// a scalar tail for C % W); per group, every row of the chunk is read with the group's per-channel
+// constants and accumulators in registers (with U = 4 / NV row streams when a group is narrow, so
+// the add latency is hidden), which avoids the per-row loop setup of a runtime-length channel loop.
+// Uses no standard-library templates: instantiations must stay local to each ISA's file.
+#pragma once
+#include <cstdint>
+
+#include "bn.h"
+
+namespace rtkd {
+namespace {
+
+template <class V>
+struct BnFlavour {
+  using vec = typename V::vec;
+  static constexpr int W = V::W;
+
+  // Calls op.template run<NV>(c) for each group of NV vectors starting at channel c; returns the
+  // first channel of the scalar tail.
+  template <class Op>
+  static int64_t for_groups(int64_t C, const Op& op) {
+    int64_t c = 0;
+    while (C - c >= W) {
+      const int64_t left = (C - c) / W;
+      if (V::MaxNV >= 8 && left >= 8) {
+        if constexpr (V::MaxNV >= 8) op.template run<8>(c);
+        c += 8 * W;
+      } else if (left >= 4) {
+        op.template run<4>(c);
+        c += 4 * W;
+      } else if (left >= 2) {
+        op.template run<2>(c);
+        c += 2 * W;
+      } else {
+        op.template run<1>(c);
+        c += W;
+      }
+    }
+    return c;
+  }
+
+  template <int NV>
+  static constexpr int streams() { return NV >= 4 ? 1 : 4 / NV; }
+
+  // ---------------------------------------------------------------- statistics
+  struct Stats {
+    const float* x;
+    int64_t rows, C;
+    float *m, *d, *q;
+    template <int NV>
+    void run(int64_t c) const {
+      constexpr int U = streams<NV>();
+      const float* xc = x + c;
+      vec s[U][NV];
+      for (int u = 0; u < U; ++u)
+        for (int v = 0; v < NV; ++v) s[u][v] = V::zero();
+      int64_t r = 0;
+      for (; r + U <= rows; r += U)
+        for (int u = 0; u < U; ++u)
+          for (int v = 0; v < NV; ++v) s[u][v] = V::add(s[u][v], V::load(xc + (r + u) * C + v * W));
+      for (; r < rows; ++r)
+        for (int v = 0; v < NV; ++v) s[0][v] = V::add(s[0][v], V::load(xc + r * C + v * W));
+      vec mv[NV];
+      const vec n = V::set1(static_cast<float>(rows));
+      for (int v = 0; v < NV; ++v) {
+        vec t = s[0][v];
+        for (int u = 1; u < U; ++u) t = V::add(t, s[u][v]);
+        mv[v] = V::div(t, n);
+        V::store(m + c + v * W, mv[v]);
+      }
+      vec sd[U][NV], sq[U][NV];
+      for (int u = 0; u < U; ++u)
+        for (int v = 0; v < NV; ++v) sd[u][v] = sq[u][v] = V::zero();
+      for (r = 0; r + U <= rows; r += U)
+        for (int u = 0; u < U; ++u)
+          for (int v = 0; v < NV; ++v) {
+            const vec e = V::sub(V::load(xc + (r + u) * C + v * W), mv[v]);
+            sd[u][v] = V::add(sd[u][v], e);
+            sq[u][v] = V::fma(e, e, sq[u][v]);
+          }
+      for (; r < rows; ++r)
+        for (int v = 0; v < NV; ++v) {
+          const vec e = V::sub(V::load(xc + r * C + v * W), mv[v]);
+          sd[0][v] = V::add(sd[0][v], e);
+          sq[0][v] = V::fma(e, e, sq[0][v]);
+        }
+      for (int v = 0; v < NV; ++v) {
+        vec a = sd[0][v], b = sq[0][v];
+        for (int u = 1; u < U; ++u) {
+          a = V::add(a, sd[u][v]);
+          b = V::add(b, sq[u][v]);
+        }
+        V::store(d + c + v * W, a);
+        V::store(q + c + v * W, b);
+      }
+    }
+  };
+
+  static void stats(const float* x, int64_t rows, int64_t C, float* m, float* d, float* q) {
+    for (int64_t c = for_groups(C, Stats{x, rows, C, m, d, q}); c < C; ++c) {
+      float s = 0.f;
+      for (int64_t r = 0; r < rows; ++r) s += x[r * C + c];
+      const float mc = s / static_cast<float>(rows);
+      float a = 0.f, b = 0.f;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float e = x[r * C + c] - mc;
+        a += e;
+        b += e * e;
+      }
+      m[c] = mc;
+      d[c] = a;
+      q[c] = b;
+    }
+  }
+
+  // ---------------------------------------------------------------- normalise / affine
+  template <bool Relu, bool Centre>
+  struct Map {  // y = (x [− mean])·scale + shift
+    const float *x, *mean, *scale, *shift;
+    float* y;
+    int64_t rows, C;
+    template <int NV>
+    void run(int64_t c) const {
+      vec mv[NV], sv[NV], bv[NV];
+      for (int v = 0; v < NV; ++v) {
+        if (Centre) mv[v] = V::load(mean + c + v * W);
+        sv[v] = V::load(scale + c + v * W);
+        bv[v] = V::load(shift + c + v * W);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* p = x + r * C + c;
+        float* o = y + r * C + c;
+        for (int v = 0; v < NV; ++v) {
+          vec t = V::load(p + v * W);
+          if (Centre) t = V::sub(t, mv[v]);
+          t = V::fma(t, sv[v], bv[v]);
+          if (Relu) t = V::relu(t);
+          V::store(o + v * W, t);
+        }
+      }
+    }
+  };
+
+  // The maps keep the per-channel constants of one group in registers when a group covers all
+  // channels; with more channels they walk each row once and load the constants from L1 (the same
+  // operations per element, so the same bits), not a strided pass per group.
+  template <bool Relu, bool Centre>
+  static void map(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
+    if (C <= V::MaxNV * W) return map_block<Relu, Centre>(x, mean, scale, shift, y, rows, C);
+    const int64_t vc = C / W * W;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = x + r * C;
+      float* o = y + r * C;
+      for (int64_t c = 0; c < vc; c += W) {
+        vec t = V::load(p + c);
+        if (Centre) t = V::sub(t, V::load(mean + c));
+        t = V::fma(t, V::load(scale + c), V::load(shift + c));
+        if (Relu) t = V::relu(t);
+        V::store(o + c, t);
+      }
+      for (int64_t c = vc; c < C; ++c) {
+        float t = p[c];
+        if (Centre) t -= mean[c];
+        t = t * scale[c] + shift[c];
+        if (Relu) t = t < 0.f ? 0.f : t;
+        o[c] = t;
+      }
+    }
+  }
+
+  template <bool Relu, bool Centre>
+  static void map_block(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
+    for (int64_t c = for_groups(C, Map<Relu, Centre>{x, mean, scale, shift, y, rows, C}); c < C; ++c)
+      for (int64_t r = 0; r < rows; ++r) {
+        float t = x[r * C + c];
+        if (Centre) t -= mean[c];
+        t = t * scale[c] + shift[c];
+        if (Relu) t = t < 0.f ? 0.f : t;
+        y[r * C + c] = t;
+      }
+  }
+
+  static void normalize(const float* x, const float* mean, const float* scale, const float* beta, float* y, int64_t rows, int64_t C, bool relu) {
+    if (relu) map<true, true>(x, mean, scale, beta, y, rows, C);
+    else map<false, true>(x, mean, scale, beta, y, rows, C);
+  }
+
+  static void affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t C, bool relu) {
+    if (relu) map<true, false>(x, nullptr, scale, shift, y, rows, C);
+    else map<false, false>(x, nullptr, scale, shift, y, rows, C);
+  }
+
+  // ---------------------------------------------------------------- gradient
+  static float step_scalar(float g, float y) { return g * (y > 0.f ? 1.f : (y != y ? __builtin_nanf("") : 0.f)); }
+
+  template <bool Relu>
+  struct GradSums {
+    const float *dy, *x, *y, *mean;
+    int64_t rows, C;
+    float *sdy, *sdyx;
+    template <int NV>
+    void run(int64_t c) const {
+      constexpr int U = streams<NV>();
+      vec mv[NV], a[U][NV], b[U][NV];
+      for (int v = 0; v < NV; ++v) mv[v] = V::load(mean + c + v * W);
+      for (int u = 0; u < U; ++u)
+        for (int v = 0; v < NV; ++v) a[u][v] = b[u][v] = V::zero();
+      int64_t r = 0;
+      for (; r + U <= rows; r += U)
+        for (int u = 0; u < U; ++u) add_row<NV>(r + u, c, mv, a[u], b[u]);
+      for (; r < rows; ++r) add_row<NV>(r, c, mv, a[0], b[0]);
+      for (int v = 0; v < NV; ++v) {
+        vec s = a[0][v], t = b[0][v];
+        for (int u = 1; u < U; ++u) {
+          s = V::add(s, a[u][v]);
+          t = V::add(t, b[u][v]);
+        }
+        V::store(sdy + c + v * W, s);
+        V::store(sdyx + c + v * W, t);
+      }
+    }
+    template <int NV>
+    void add_row(int64_t r, int64_t c, const vec* mv, vec* a, vec* b) const {
+      const int64_t o = r * C + c;
+      for (int v = 0; v < NV; ++v) {
+        vec g = V::load(dy + o + v * W);
+        if (Relu) g = V::relu_grad(g, V::load(y + o + v * W));
+        a[v] = V::add(a[v], g);
+        b[v] = V::fma(g, V::sub(V::load(x + o + v * W), mv[v]), b[v]);
+      }
+    }
+  };
+
+  template <bool Relu>
+  static void grad_sums_with(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx) {
+    for (int64_t c = for_groups(C, GradSums<Relu>{dy, x, y, mean, rows, C, sdy, sdyx}); c < C; ++c) {
+      float s = 0.f, t = 0.f;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float g = Relu ? step_scalar(dy[r * C + c], y[r * C + c]) : dy[r * C + c];
+        s += g;
+        t += g * (x[r * C + c] - mean[c]);
+      }
+      sdy[c] = s;
+      sdyx[c] = t;
+    }
+  }
+
+  static void grad_sums(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx) {
+    if (y != nullptr) grad_sums_with<true>(dy, x, y, mean, rows, C, sdy, sdyx);
+    else grad_sums_with<false>(dy, x, y, mean, rows, C, sdy, sdyx);
+  }
+
+  template <bool Relu>
+  struct GradDx {
+    const float *dy, *x, *y, *mean, *k, *a, *b;
+    float* dx;
+    int64_t rows, C;
+    template <int NV>
+    void run(int64_t c) const {
+      vec mv[NV], kv[NV], av[NV], bv[NV];
+      for (int v = 0; v < NV; ++v) {
+        mv[v] = V::load(mean + c + v * W);
+        kv[v] = V::load(k + c + v * W);
+        av[v] = V::load(a + c + v * W);
+        bv[v] = V::load(b + c + v * W);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = r * C + c;
+        for (int v = 0; v < NV; ++v) {
+          vec g = V::load(dy + o + v * W);
+          if (Relu) g = V::relu_grad(g, V::load(y + o + v * W));
+          const vec t = V::fnma(V::sub(V::load(x + o + v * W), mv[v]), bv[v], V::sub(g, av[v]));
+          V::store(dx + o + v * W, V::mul(kv[v], t));
+        }
+      }
+    }
+  };
+
+  template <bool Relu>
+  static void grad_dx_with(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
+                           int64_t rows, int64_t C) {
+    if (C <= V::MaxNV * W) return grad_dx_block<Relu>(dy, x, y, mean, k, a, b, dx, rows, C);
+    const int64_t vc = C / W * W;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t o = r * C;
+      for (int64_t c = 0; c < vc; c += W) {
+        vec g = V::load(dy + o + c);
+        if (Relu) g = V::relu_grad(g, V::load(y + o + c));
+        const vec t = V::fnma(V::sub(V::load(x + o + c), V::load(mean + c)), V::load(b + c), V::sub(g, V::load(a + c)));
+        V::store(dx + o + c, V::mul(V::load(k + c), t));
+      }
+      for (int64_t c = vc; c < C; ++c) {
+        const float g = Relu ? step_scalar(dy[o + c], y[o + c]) : dy[o + c];
+        dx[o + c] = k[c] * ((g - a[c]) - (x[o + c] - mean[c]) * b[c]);
+      }
+    }
+  }
+
+  template <bool Relu>
+  static void grad_dx_block(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
+                            int64_t rows, int64_t C) {
+    for (int64_t c = for_groups(C, GradDx<Relu>{dy, x, y, mean, k, a, b, dx, rows, C}); c < C; ++c)
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = r * C + c;
+        const float g = Relu ? step_scalar(dy[o], y[o]) : dy[o];
+        dx[o] = k[c] * ((g - a[c]) - (x[o] - mean[c]) * b[c]);
+      }
+  }
+
+  static void grad_dx(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
+                      int64_t rows, int64_t C) {
+    if (y != nullptr) grad_dx_with<true>(dy, x, y, mean, k, a, b, dx, rows, C);
+    else grad_dx_with<false>(dy, x, y, mean, k, a, b, dx, rows, C);
+  }
+
+  static const BnKernels& kernels() {
+    static const BnKernels k{stats, normalize, grad_sums, grad_dx, affine};
+    return k;
+  }
+};
+
+}  // namespace
+}  // namespace rtkd

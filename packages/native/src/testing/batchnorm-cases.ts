@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { expectSameForThreadCounts } from '@rtkd/testing';
+import { loadNativeAddon } from '../addon.js';
+
+// The fused BatchNorm-training kernels, the channel affine map and the channel mean of squares
+// (csrc/fused.cc, csrc/bn*.{h,cc}) called on the addon directly, against float64 loops written
+// here. RTKD_NATIVE_BN=legacy (read at every call) runs the previous kernels, checked too.
+
+type Shape = { rows: number; c: number };
+
+// Channel counts: multiples of every vector width (16 … 128), groups of 8 + 4 vectors plus a tail
+// (200), no multiple of any width (6, 19), a single channel; row counts that span several
+// statistics chunks (32 KiB each) with a short last one, and a single row.
+const SHAPES: Shape[] = [
+  { rows: 1500, c: 16 },
+  { rows: 300, c: 32 },
+  { rows: 257, c: 64 },
+  { rows: 130, c: 128 },
+  { rows: 97, c: 200 },
+  { rows: 105, c: 6 },
+  { rows: 77, c: 19 },
+  { rows: 600, c: 1 },
+  { rows: 1, c: 24 },
+];
+
+/**
+ * Bounds on the error against float64, about 3× the largest measured on any ISA (AVX-512 / AVX2 /
+ * portable, these shapes and seeds): mean 3.1e-8, variance 5.6e-7 (invstd 3.3e-7), y 2.7e-7,
+ * dx 2.0e-7, dγ 1.4e-7, dβ 8.8e-8. The previous kernels (RTKD_NATIVE_BN=legacy) measure the same
+ * except the mean, a float32 sum per 32 KiB chunk without correction: 5.4e-4 of the standard
+ * deviation on these inputs (offsets up to 1000 standard deviations).
+ */
+const BOUND = {
+  mean: 1e-7, // (|Δmean| − half a float32 ulp of the mean) / std
+  variance: 1.5e-6, // |Δvar| / var, and |Δinvstd| / invstd
+  y: 1e-6, // |Δy| / (1 + |y|), y = (x − mean)·γ/σ + β at the kernel's float32 mean
+  dx: 1e-6, // |Δdx| / max|dx|, per channel
+  dgamma: 1e-6, // |Δ| / Σ|dy·x̂|
+  dbeta: 1e-6, // |Δ| / Σ|dy|
+};
+const LEGACY_BOUND = { ...BOUND, mean: 2e-3 };
+
+function mulberry(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+/** x with per-channel offsets up to 1000 standard deviations: a one-pass Σx² − (Σx)²/n would lose the variance. */
+function inputs({ rows, c }: Shape, seed: number) {
+  const rand = mulberry(seed);
+  const offset = Float64Array.from({ length: c }, (_, k) => ((k % 5) - 2) * 50 * (1 + (k % 3)));
+  const spread = Float64Array.from({ length: c }, (_, k) => 0.5 + (k % 4));
+  const x = Float32Array.from({ length: rows * c }, (_, i) => offset[i % c]! + spread[i % c]! * 2 * rand());
+  const dy = Float32Array.from({ length: rows * c }, () => rand());
+  const gamma = Float32Array.from({ length: c }, () => 1 + rand());
+  const beta = Float32Array.from({ length: c }, () => rand());
+  return { x, dy, gamma, beta };
+}
+
+type Outputs = Record<'y' | 'mean' | 'variance' | 'invstd' | 'dx' | 'dgamma' | 'dbeta', Float32Array>;
+
+function runNative(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, relu: boolean, reluY?: (y: Float32Array) => Float32Array): Outputs {
+  const addon = loadNativeAddon();
+  const n = s.rows * s.c;
+  const o: Outputs = { y: new Float32Array(n), mean: new Float32Array(s.c), variance: new Float32Array(s.c), invstd: new Float32Array(s.c), dx: new Float32Array(n), dgamma: new Float32Array(s.c), dbeta: new Float32Array(s.c) };
+  addon.batchNormTrain(x, gamma, beta, o.y, o.mean, o.variance, o.invstd, s.c, 1e-5, relu ? 1 : 0);
+  const yForMask = relu ? (reluY ? reluY(o.y) : o.y) : null;
+  addon.batchNormTrainGrad(dy, x, gamma, o.mean, o.invstd, o.dx, o.dgamma, o.dbeta, s.c, yForMask);
+  return o;
+}
+
+/** Float64 statistics and forward output; the gradient uses the kernel's own float32 mean/invstd and mask, as the kernel must. */
+function reference(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, relu: boolean, got: Outputs, mask: Float32Array | null) {
+  const { rows, c } = s;
+  const mean = new Float64Array(c), variance = new Float64Array(c);
+  for (let i = 0; i < x.length; i++) mean[i % c]! += x[i]!;
+  for (let k = 0; k < c; k++) mean[k]! /= rows;
+  for (let i = 0; i < x.length; i++) variance[i % c]! += (x[i]! - mean[i % c]!) ** 2;
+  for (let k = 0; k < c; k++) variance[k]! /= rows;
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const k = i % c;
+    const v = ((x[i]! - got.mean[k]!) / Math.sqrt(variance[k]! + 1e-5)) * gamma[k]! + beta[k]!;
+    y[i] = relu && v < 0 ? 0 : v;
+  }
+  // Gradient of Σ dy·y at the kernel's statistics: g = dy·step(mask), x̂ = (x − mean)·invstd.
+  const g = Float64Array.from(dy, (d, i) => (mask ? d * (mask[i]! > 0 ? 1 : Number.isNaN(mask[i]!) ? NaN : 0) : d));
+  const dgamma = new Float64Array(c), dbeta = new Float64Array(c), dgammaAbs = new Float64Array(c), dbetaAbs = new Float64Array(c);
+  const xhat = Float64Array.from(x, (v, i) => (v - got.mean[i % c]!) * got.invstd[i % c]!);
+  for (let i = 0; i < x.length; i++) {
+    dgamma[i % c]! += g[i]! * xhat[i]!;
+    dbeta[i % c]! += g[i]!;
+    dgammaAbs[i % c]! += Math.abs(g[i]! * xhat[i]!);
+    dbetaAbs[i % c]! += Math.abs(g[i]!);
+  }
+  const dx = Float64Array.from(x, (_, i) => {
+    const k = i % c;
+    return ((gamma[k]! * got.invstd[k]!) / rows) * (rows * g[i]! - dbeta[k]! - xhat[i]! * dgamma[k]!);
+  });
+  return { mean, variance, y, dx, dgamma, dbeta, dgammaAbs, dbetaAbs };
+}
+
+/** Half the spacing of float32 values at v: the error of rounding v to float32. */
+function halfUlp(v: number): number {
+  const a = Math.abs(v);
+  return a === 0 ? 0 : 2 ** (Math.floor(Math.log2(a)) - 24);
+}
+
+function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, scale: (i: number) => number, bound: number, allowance = (_i: number) => 0): void {
+  let worst = 0, at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!, v = got[i]!;
+    if (Number.isNaN(w)) {
+      expect(v, `${name}[${i}]`).toBeNaN();
+      continue;
+    }
+    const e = Math.max(0, Math.abs(v - w) - allowance(i)) / scale(i);
+    if (!(e <= worst)) [worst, at] = [e, i];
+  }
+  if (process.env.RTKD_TEST_PRINT_ERRORS) console.log(`${process.env.RTKD_NATIVE_BN || 'new'} ${name} ${worst.toExponential(2)}`);
+  expect(worst, `${name}: worst scaled error at ${at}`).toBeLessThanOrEqual(bound);
+}
+
+function checkAgainstFloat64(s: Shape, relu: boolean, seed: number, reluY?: (y: Float32Array) => Float32Array, bound = BOUND): void {
+  const { x, dy, gamma, beta } = inputs(s, seed);
+  const got = runNative(s, x, dy, gamma, beta, relu, reluY);
+  const mask = relu ? (reluY ? reluY(got.y) : got.y) : null;
+  const want = reference(s, x, dy, gamma, beta, relu, got, mask);
+  const { c } = s;
+  const std = (k: number) => Math.sqrt(want.variance[k]!);
+  expectClose('mean', got.mean, want.mean, (k) => std(k) || 1, bound.mean, (k) => halfUlp(want.mean[k]!));
+  expectClose('variance', got.variance, want.variance, (k) => want.variance[k]! || 1, bound.variance);
+  expectClose('invstd', got.invstd, Float64Array.from(want.variance, (v) => 1 / Math.sqrt(v + 1e-5)), (k) => 1 / Math.sqrt(want.variance[k]! + 1e-5), bound.variance);
+  expectClose('y', got.y, want.y, (i) => 1 + Math.abs(want.y[i]!), bound.y);
+  const dxMax = new Float64Array(c);
+  want.dx.forEach((v, i) => (dxMax[i % c] = Math.max(dxMax[i % c]!, Math.abs(v))));
+  expectClose('dx', got.dx, want.dx, (i) => dxMax[i % c]! || 1, bound.dx);
+  expectClose('dgamma', got.dgamma, want.dgamma, (k) => want.dgammaAbs[k]! || 1, bound.dgamma);
+  expectClose('dbeta', got.dbeta, want.dbeta, (k) => want.dbetaAbs[k]! || 1, bound.dbeta);
+}
+
+/** mean_c x² with the rounding the kernel promises (that of Square then Mean): float32 squares, 8 interleaved float32 lane sums, a fixed tree, then the tail channels. */
+function meanSquareBits(x: Float32Array, c: number): Float32Array {
+  const f = Math.fround;
+  return Float32Array.from({ length: x.length / c }, (_, r) => {
+    const lanes = new Array<number>(8).fill(0);
+    let k = 0;
+    for (; k + 8 <= c; k += 8) for (let l = 0; l < 8; l++) lanes[l] = f(lanes[l]! + f(x[r * c + k + l]! ** 2));
+    const [a, b, d, e, g, h, i, j] = lanes as [number, number, number, number, number, number, number, number];
+    let s = f(f(f(a + b) + f(d + e)) + f(f(g + h) + f(i + j)));
+    for (; k < c; k++) s = f(s + f(x[r * c + k]! ** 2));
+    return f(s / c);
+  });
+}
+
+/** Runs the checks on the ISA this process uses (RTKD_NATIVE_ISA, set by the caller before the first kernel call). */
+export function describeBatchNormMatchesFloat64(isa?: string): void {
+  describe(`fused BatchNorm kernels${isa ? ` (${isa})` : ''}`, () => {
+    it('runs on the requested instruction set', () => {
+      if (isa) expect(loadNativeAddon().isa()).toBe(isa);
+    });
+
+    for (const mode of ['', 'legacy'])
+      it(`training forward and backward${mode ? ' (RTKD_NATIVE_BN=legacy)' : ''}: within the float64 bounds, with and without the fused ReLU`, () => {
+        process.env.RTKD_NATIVE_BN = mode;
+        try {
+          SHAPES.forEach((s, i) => {
+            checkAgainstFloat64(s, false, 10 + i, undefined, mode ? LEGACY_BOUND : BOUND);
+            checkAgainstFloat64(s, true, 30 + i, undefined, mode ? LEGACY_BOUND : BOUND);
+          });
+        } finally {
+          process.env.RTKD_NATIVE_BN = '';
+        }
+      });
+
+    it('the ReLU mask of the gradient: 0 where y ≤ 0, NaN where y is NaN (that channel only)', () => {
+      const s = { rows: 300, c: 32 };
+      // y as given, with one NaN in channel 3 (row 7): dγ, dβ and dx of channel 3 turn NaN.
+      const withNaN = (y: Float32Array) => {
+        const m = y.slice();
+        m[7 * s.c + 3] = NaN;
+        return m;
+      };
+      checkAgainstFloat64(s, true, 50, withNaN);
+      const { x, dy, gamma, beta } = inputs(s, 50);
+      const got = runNative(s, x, dy, gamma, beta, true, withNaN);
+      expect(got.dgamma[3]).toBeNaN();
+      expect(Array.from(got.dgamma).filter(Number.isNaN)).toHaveLength(1);
+      expect(got.y.some((v) => v === 0)).toBe(true);
+    });
+
+    it('the channel affine map, with and without ReLU (NaN stays NaN)', () => {
+      const addon = loadNativeAddon();
+      for (const s of SHAPES) {
+        const { x, gamma: scale, beta: shift } = inputs(s, 70);
+        x[0] = NaN;
+        for (const relu of [0, 1]) {
+          const y = new Float32Array(x.length);
+          addon.channelAffine(x, scale, shift, y, s.c, relu);
+          const want = Float64Array.from(x, (v, i) => {
+            const t = v * scale[i % s.c]! + shift[i % s.c]!;
+            return relu && t < 0 ? 0 : t;
+          });
+          expectClose('affine', y, want, (i) => 1 + Math.abs(want[i]!), 1e-6);
+        }
+      }
+    });
+
+    it('the channel mean of squares: the rounding of Square then Mean, bit for bit', () => {
+      const addon = loadNativeAddon();
+      for (const s of [...SHAPES, { rows: 43, c: 8 }, { rows: 21, c: 40 }]) {
+        const { x } = inputs(s, 90);
+        const out = new Float32Array(s.rows);
+        addon.channelMeanSquare(x, out, s.c);
+        expect(Array.from(out)).toEqual(Array.from(meanSquareBits(x, s.c)));
+      }
+    });
+
+    it('is bit-identical for 1 and 2 threads', () => {
+      const addon = loadNativeAddon();
+      expectSameForThreadCounts(
+        (n) => addon.setThreads(n),
+        () =>
+          SHAPES.map((s, i) => {
+            const { x, dy, gamma, beta } = inputs(s, 110 + i);
+            const o = runNative(s, x, dy, gamma, beta, i % 2 === 0);
+            const ms = new Float32Array(s.rows);
+            addon.channelMeanSquare(x, ms, s.c);
+            return Object.values(o).concat([ms]).map((a) => Array.from(a));
+          }),
+      );
+    });
+  });
+}
