@@ -1,0 +1,134 @@
+// The Winograd F(2×2,3×3) filter gradient (winograd_filter.h): the batch's 2×2 dy tiles are cut
+// into a fixed number of groups with their own transformed-domain sums M[16][cin][cout]; per chunk
+// of a group, x tiles (the forward Winograd's input transform) and dy tiles are transformed and the
+// 16 GEMMs add into the group's M; then the groups are summed in order (in float64) and
+// transformed back (Gᵀ M G, float64, rounded once). Groups and chunks depend on the shape only, so
+// the bits do not depend on the thread count. Compiled without target flags: the heavy work runs
+// in the ISA's templates.
+#include "winograd_filter.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "isa.h"
+#include "pool.h"
+
+namespace rtkd {
+namespace {
+
+thread_local std::vector<float> filterIn, filterDy, filterZeros;
+
+float* grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+const WinogradKernels& input_kernels() {
+  switch (isa()) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return winograd_kernels_avx512();
+    case Isa::kAvx2: return winograd_kernels_avx2();
+#endif
+    default: return winograd_kernels_generic();
+  }
+}
+
+const WinogradFilterKernels& filter_kernels() {
+  switch (isa()) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return winograd_filter_kernels_avx512();
+    case Isa::kAvx2: return winograd_filter_kernels_avx2();
+#endif
+    default: return winograd_filter_kernels_generic();
+  }
+}
+
+long round_up(long v, long to) { return (v + to - 1) / to * to; }
+
+// Tiles per chunk: the chunk's transformed x and dy tiles near 1 MiB (16 × tiles × (cin + cout)
+// floats), 31–511 tiles, an odd number: with a power-of-two count the 16 rows ξ of each tile lie a
+// multiple of 4 KiB apart, in one L1 set, and the transforms ran ~2× slower (32×32×32→32, AVX-512).
+long tiles_per_chunk(int cin, int coutPadded) {
+  const long tiles = 16384L / (cin + coutPadded);
+  return ((tiles < 32 ? 32 : tiles > 512 ? 512 : tiles) - 1) | 1;
+}
+
+// Groups of tiles with their own sums: one per 2²¹ multiply-adds of each of the 16 GEMMs and at
+// least 16 tiles each, at most 8, and at most 32 MiB of sums.
+long group_count(long tiles, const ConvGeometry& g, long sumFloats) {
+  long groups = tiles * g.cin * g.cout >> 21;
+  if (groups > tiles / 16) groups = tiles / 16;
+  if (groups > 8) groups = 8;
+  while (groups > 1 && groups * sumFloats > (8L << 20)) --groups;
+  return groups < 1 ? 1 : groups;
+}
+
+// G of F(2×2,3×3): row ξ holds the weights of the 3 taps in transformed point ξ.
+constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+}  // namespace
+
+// The fixed rule (measurements in the README): every stride-1 3×3 conv with padding 0–2, on
+// AVX-512 only from 16 input channels (with 3, a first layer, its direct kernel is faster), unless
+// RTKD_NATIVE_WINOGRAD_FILTER=0 (=1: every stride-1 3×3 conv with padding 0–2).
+bool winograd_filter_applies(const ConvGeometry& g) {
+  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.pt < 0 || g.pl < 0 || g.pt > 2 || g.pl > 2) return false;
+  if (g.oh <= 0 || g.ow <= 0 || g.n <= 0) return false;
+  const char* env = std::getenv("RTKD_NATIVE_WINOGRAD_FILTER");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  if (env && std::strcmp(env, "1") == 0) return true;
+  return isa() != Isa::kAvx512 || g.cin >= 16;
+}
+
+void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const WinogradKernels& in = input_kernels();
+  const WinogradFilterKernels& k = filter_kernels();
+  const WinogradTiles t{2, (g.oh + 1) / 2, (g.ow + 1) / 2};
+  const int coutPadded = static_cast<int>(round_up(g.cout, k.panel_width(g.cout)));
+  const int cinPadded = static_cast<int>(round_up(g.cin, k.row_block(g.cout)));
+  const long sumFloats = 16L * cinPadded * coutPadded;
+  const long tiles = static_cast<long>(g.n) * t.tilesH * t.tilesW;
+  const long groups = group_count(tiles, g, sumFloats), per = tiles_per_chunk(g.cin, coutPadded);
+  std::unique_ptr<float[]> sums(new float[groups * sumFloats]);
+  pool().parallel_for(groups, [&](long group) {
+    float* m = sums.get() + group * sumFloats;
+    std::memset(m, 0, sumFloats * sizeof(float));
+    const long last = (group + 1) * tiles / groups;
+    const int widest = g.cin > coutPadded ? g.cin : coutPadded;
+    float* zeros = grow(filterZeros, widest);
+    std::memset(zeros, 0, widest * sizeof(float));
+    for (long first = group * tiles / groups; first < last; first += per) {
+      const long count = last - first < per ? last - first : per;
+      float* v = grow(filterIn, 16 * count * g.cin + winograd_slack(g.cin));
+      float* e = grow(filterDy, 16 * count * coutPadded);
+      in.input[0](g, t, x, zeros, first, count, v);
+      k.dy_transform(g, t, dy, zeros, first, count, coutPadded, e);
+      k.products(count, g.cin, cinPadded, coutPadded, v, e, m);
+    }
+  });
+  // Σ over groups in order, then dW = Gᵀ M G per channel pair; each task writes its own rows of dw.
+  const long pairs = static_cast<long>(g.cin) * g.cout, chunk = 1024;
+  pool().parallel_for((pairs + chunk - 1) / chunk, [&](long task) {
+    const long end = pairs < (task + 1) * chunk ? pairs : (task + 1) * chunk;
+    for (long p = task * chunk; p < end; ++p) {
+      const long ci = p / g.cout, co = p % g.cout, at = ci * coutPadded + co;
+      double m[16], half[4][3];
+      for (int xi = 0; xi < 16; ++xi) {
+        double s = 0;
+        for (long group = 0; group < groups; ++group) s += sums[group * sumFloats + xi * cinPadded * coutPadded + at];
+        m[xi] = s;
+      }
+      for (int i = 0; i < 4; ++i)
+        for (int kx = 0; kx < 3; ++kx) half[i][kx] = kG[0][kx] * m[i * 4] + kG[1][kx] * m[i * 4 + 1] + kG[2][kx] * m[i * 4 + 2] + kG[3][kx] * m[i * 4 + 3];
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) {
+          const double s = kG[0][ky] * half[0][kx] + kG[1][ky] * half[1][kx] + kG[2][ky] * half[2][kx] + kG[3][ky] * half[3][kx];
+          dw[(ky * 3 + kx) * pairs + p] = static_cast<float>(s);
+        }
+    }
+  });
+}
+
+}  // namespace rtkd
