@@ -56,13 +56,21 @@ long tiles_per_chunk(int cin, int coutPadded) {
 }
 
 // Groups of tiles with their own sums: one per 2²¹ multiply-adds of each of the 16 GEMMs and at
-// least 16 tiles each, at most 8, and at most 32 MiB of sums.
+// least 256 tiles each, at most 8, and at most 32 MiB of sums (each group's sums are cleared,
+// added to once per chunk and read at the end).
 long group_count(long tiles, const ConvGeometry& g, long sumFloats) {
   long groups = tiles * g.cin * g.cout >> 21;
-  if (groups > tiles / 16) groups = tiles / 16;
+  if (groups > tiles / 256) groups = tiles / 256;
   if (groups > 8) groups = 8;
   while (groups > 1 && groups * sumFloats > (8L << 20)) --groups;
   return groups < 1 ? 1 : groups;
+}
+
+// Tiles per chunk of a group of `tiles`: the group cut into equal chunks of at most `most`, rounded
+// up to an odd count (see tiles_per_chunk), so no chunk is a sliver that rereads the sums.
+long chunk_of(long tiles, long most) {
+  const long chunks = (tiles + most - 1) / most;
+  return ((tiles + chunks - 1) / chunks) | 1;
 }
 
 // G of F(2×2,3×3): row ξ holds the weights of the 3 taps in transformed point ξ.
@@ -95,12 +103,12 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   pool().parallel_for(groups, [&](long group) {
     float* m = sums.get() + group * sumFloats;
     std::memset(m, 0, sumFloats * sizeof(float));
-    const long last = (group + 1) * tiles / groups;
+    const long first0 = group * tiles / groups, last = (group + 1) * tiles / groups, chunk = chunk_of(last - first0, per);
     const int widest = g.cin > coutPadded ? g.cin : coutPadded;
     float* zeros = grow(filterZeros, widest);
     std::memset(zeros, 0, widest * sizeof(float));
-    for (long first = group * tiles / groups; first < last; first += per) {
-      const long count = last - first < per ? last - first : per;
+    for (long first = first0; first < last; first += chunk) {
+      const long count = last - first < chunk ? last - first : chunk;
       float* v = grow(filterIn, 16 * count * g.cin + winograd_slack(g.cin));
       float* e = grow(filterDy, 16 * count * coutPadded);
       in.input[0](g, t, x, zeros, first, count, v);
