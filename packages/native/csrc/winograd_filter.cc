@@ -116,20 +116,29 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
       k.products(count, g.cin, cinPadded, coutPadded, v, e, m);
     }
   });
-  // Σ over groups in order, then dW = Gᵀ M G per channel pair; each task writes its own rows of dw.
-  const long pairs = static_cast<long>(g.cin) * g.cout, chunk = 1024;
-  pool().parallel_for((pairs + chunk - 1) / chunk, [&](long task) {
-    const long end = pairs < (task + 1) * chunk ? pairs : (task + 1) * chunk;
-    for (long p = task * chunk; p < end; ++p) {
-      const long ci = p / g.cout, co = p % g.cout, at = ci * coutPadded + co;
+  // Σ over groups in order (float64), then dW = Gᵀ M G per channel pair. A task takes whole rows
+  // of input channels: it adds the groups' sums row by row into its own buffer (contiguous reads;
+  // reading the 16·groups sums of one pair at a time hit addresses a multiple of 4 KiB apart, one
+  // L1 set: a quarter of the time of 8×8×128→128) and writes its own rows of dw.
+  const long rows = g.cout >= 1024 ? 1 : 1024 / g.cout, tasks = (g.cin + rows - 1) / rows;
+  const long rowFloats = static_cast<long>(cinPadded) * coutPadded, pairs = static_cast<long>(g.cin) * g.cout;
+  pool().parallel_for(tasks, [&](long task) {
+    const long ci0 = task * rows, n = g.cin - ci0 < rows ? g.cin - ci0 : rows;
+    const long xiStride = n * g.cout + 8;  // +8: the 16 rows ξ not 4 KiB apart
+    std::vector<double> acc(16 * xiStride, 0.0);
+    for (int xi = 0; xi < 16; ++xi)
+      for (long group = 0; group < groups; ++group)
+        for (long r = 0; r < n; ++r) {
+          const float* src = sums.get() + group * sumFloats + xi * rowFloats + (ci0 + r) * coutPadded;
+          double* dst = acc.data() + xi * xiStride + r * g.cout;
+          for (long co = 0; co < g.cout; ++co) dst[co] += src[co];
+        }
+    for (long q = 0; q < n * g.cout; ++q) {
       double m[16], half[4][3];
-      for (int xi = 0; xi < 16; ++xi) {
-        double s = 0;
-        for (long group = 0; group < groups; ++group) s += sums[group * sumFloats + xi * cinPadded * coutPadded + at];
-        m[xi] = s;
-      }
+      for (int xi = 0; xi < 16; ++xi) m[xi] = acc[xi * xiStride + q];
       for (int i = 0; i < 4; ++i)
         for (int kx = 0; kx < 3; ++kx) half[i][kx] = kG[0][kx] * m[i * 4] + kG[1][kx] * m[i * 4 + 1] + kG[2][kx] * m[i * 4 + 2] + kG[3][kx] * m[i * 4 + 3];
+      const long p = ci0 * g.cout + q;
       for (int ky = 0; ky < 3; ++ky)
         for (int kx = 0; kx < 3; ++kx) {
           const double s = kG[0][ky] * half[0][kx] + kG[1][ky] * half[1][kx] + kG[2][ky] * half[2][kx] + kG[3][ky] * half[3][kx];

@@ -63,18 +63,20 @@ __attribute__((always_inline)) inline void wf_dy_block(const float* const* src, 
   wf_dy_1d(d[1], d[3], t + 1, 2);
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) wf_dy_1d(t[2 * i], t[2 * i + 1], o + 4 * i, 1);
+  float* p = dst + c;
 #pragma GCC unroll 16
-  for (int k = 0; k < 16; ++k) V::store(dst + k * stride + c, o[k]);
+  for (int k = 0; k < 16; ++k, p += stride) V::store(p, o[k]);
 }
 
 template <class V>
 void wf_dy_transform(const ConvGeometry& g, const WinogradTiles& t, const float* dy, const float* zeros, long first, long count, int coutPadded, float* e) {
   const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = count * coutPadded;
+  long n = first / perImage;
+  int ty = static_cast<int>(first % perImage / t.tilesW), tx = static_cast<int>(first % t.tilesW);
   const float* src[4];
   for (long i = 0; i < count; ++i) {
-    const long tile = first + i, n = tile / perImage, r = tile % perImage;
-    const int oy0 = static_cast<int>(r / t.tilesW) * 2, ox0 = static_cast<int>(r % t.tilesW) * 2;
     const float* img = dy + n * g.oh * static_cast<long>(g.ow) * g.cout;
+    const int oy0 = ty * 2, ox0 = tx * 2;
     for (int ky = 0; ky < 2; ++ky)
       for (int kx = 0; kx < 2; ++kx) {
         const int oy = oy0 + ky, ox = ox0 + kx;
@@ -86,6 +88,10 @@ void wf_dy_transform(const ConvGeometry& g, const WinogradTiles& t, const float*
     for (; c < g.cout; ++c) wf_dy_block<WinoScalar>(src, c, dst, stride);
     for (int k = 0; k < 16; ++k)
       for (int q = g.cout; q < coutPadded; ++q) dst[k * stride + q] = 0.f;
+    if (++tx == t.tilesW) {  // next tile, without a division per tile
+      tx = 0;
+      if (++ty == t.tilesH) ty = 0, ++n;
+    }
   }
 }
 
