@@ -83,7 +83,6 @@ constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0
 // RTKD_NATIVE_WINOGRAD_FILTER=0 (=1: every stride-1 3×3 conv with padding 0–2).
 bool winograd_filter_applies(const ConvGeometry& g) {
   if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.pt < 0 || g.pl < 0 || g.pt > 2 || g.pl > 2) return false;
-  if (g.oh <= 0 || g.ow <= 0 || g.n <= 0) return false;
   const char* env = std::getenv("RTKD_NATIVE_WINOGRAD_FILTER");
   if (env && std::strcmp(env, "0") == 0) return false;
   if (env && std::strcmp(env, "1") == 0) return true;
@@ -98,6 +97,10 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   const int cinPadded = static_cast<int>(round_up(g.cin, k.row_block(g.cout)));
   const long sumFloats = 16L * cinPadded * coutPadded;
   const long tiles = static_cast<long>(g.n) * t.tilesH * t.tilesW;
+  if (tiles <= 0) {  // an empty batch or output: the gradient is zero
+    std::memset(dw, 0, sizeof(float) * 9 * g.cin * g.cout);
+    return;
+  }
   const long groups = group_count(tiles, g, sumFloats), per = tiles_per_chunk(g.cin, coutPadded);
   std::unique_ptr<float[]> sums(new float[groups * sumFloats]);
   pool().parallel_for(groups, [&](long group) {

@@ -133,6 +133,13 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
       expect(dwOf('1')).toEqual(dwOf('0')); // strided convs keep the previous kernels
     });
 
+    it('gives a zero gradient for an empty batch', () => {
+      const empty: Shape = { n: 0, h: 8, w: 8, cin: 16, cout: 16, pad: 1 };
+      const dw = run(empty, '1', new Float32Array(0), new Float32Array(0));
+      expect(dw.length).toBe(9 * 16 * 16);
+      expect(dw.every((v) => v === 0)).toBe(true);
+    });
+
     it('is bit-identical for 1 and 2 threads and run to run', () => {
       const addon = loadNativeAddon();
       const cases = [SHAPES[5]!, SHAPES[6]!].map((s, k) => ({ s, ...inputs(s, 600 + k) }));
