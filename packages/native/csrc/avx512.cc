@@ -24,6 +24,7 @@
 #include "direct.h"
 #include "gemm.h"
 #include "winograd.h"
+#include "winograd_filter.h"
 
 namespace rtkd {
 namespace {
@@ -59,6 +60,8 @@ void sgemm_avx512(long M, long N, long K, const Matrix& A, const Matrix& B, floa
 }
 
 const WinogradKernels& winograd_kernels_avx512() { return WinoFlavour<Avx512, 8, 2, 16, 1>::kernels(); }
+
+const WinogradFilterKernels& winograd_filter_kernels_avx512() { return WinoFilterFlavour<Avx512, 8, 2, 16, 1>::kernels(); }
 
 const DirectConvKernels& direct_kernels_avx512() {
   static const DirectConvKernels kernels{Avx512::W, Forward::panel_width, Forward::forward, filter};

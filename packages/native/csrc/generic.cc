@@ -5,6 +5,7 @@
 #include "direct.h"
 #include "gemm.h"
 #include "winograd.h"
+#include "winograd_filter.h"
 
 namespace rtkd {
 namespace {
@@ -33,6 +34,8 @@ void sgemm_generic(long M, long N, long K, const Matrix& A, const Matrix& B, flo
 }
 
 const WinogradKernels& winograd_kernels_generic() { return WinoFlavour<Generic, 6, 4, 12, 2>::kernels(); }
+
+const WinogradFilterKernels& winograd_filter_kernels_generic() { return WinoFilterFlavour<Generic, 6, 4, 12, 2>::kernels(); }
 
 const DirectConvKernels& direct_kernels_generic() {
   static const DirectConvKernels kernels{Generic::W, Forward::panel_width, Forward::forward, nullptr};

@@ -26,6 +26,7 @@
 #include "direct.h"  // templates: compiled for the target above
 #include "gemm.h"
 #include "winograd.h"
+#include "winograd_filter.h"
 
 namespace rtkd {
 namespace {
@@ -220,6 +221,8 @@ void sgemm_avx2(long M, long N, long K, const Matrix& A, const Matrix& B, float*
 
 const WinogradKernels& winograd_kernels_avx2() { return WinoFlavour<Avx2, 6, 2, 12, 1>::kernels(); }
 
+const WinogradFilterKernels& winograd_filter_kernels_avx2() { return WinoFilterFlavour<Avx2, 6, 2, 12, 1>::kernels(); }
+
 const DirectConvKernels& direct_kernels_avx2() {
   static const DirectConvKernels kernels{Avx2::W, Avx2Forward::panel_width, Avx2Forward::forward, nullptr};
   return kernels;
@@ -267,6 +270,7 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 }
 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  if (winograd_filter_applies(g)) return winograd_filter(g, x, dy, dw);
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
   const bool pointwise = is_pointwise(g);

@@ -113,4 +113,20 @@ describe('training on the native kernels is deterministic', () => {
       else process.env.RTKD_NATIVE_WINOGRAD = before;
     }
   });
+
+  it('also with the Winograd filter gradient (RTKD_NATIVE_WINOGRAD_FILTER=1 forces it on the stride-1 conv)', () => {
+    const before = process.env.RTKD_NATIVE_WINOGRAD_FILTER;
+    try {
+      process.env.RTKD_NATIVE_WINOGRAD_FILTER = '0';
+      const previous = train(2, 4);
+      process.env.RTKD_NATIVE_WINOGRAD_FILTER = '1';
+      const first = train(2, 4);
+      expect(train(1, 4)).toEqual(first);
+      expect(train(2, 4)).toEqual(first);
+      expect(first[0]).not.toEqual(previous[0]); // Winograd did run (it rounds differently)
+    } finally {
+      if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD_FILTER;
+      else process.env.RTKD_NATIVE_WINOGRAD_FILTER = before;
+    }
+  });
 });
