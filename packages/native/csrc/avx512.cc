@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>  // before the target pragma: winograd.h names std::vector
 
 #include "isa.h"
 #include "kernels.h"

@@ -16,21 +16,6 @@ namespace {
 
 thread_local std::vector<float> winoIn, winoProducts, winoZeros;
 
-float* grow(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-const WinogradKernels& kernels() {
-  switch (isa()) {
-#if defined(__x86_64__)
-    case Isa::kAvx512: return winograd_kernels_avx512();
-    case Isa::kAvx2: return winograd_kernels_avx2();
-#endif
-    default: return winograd_kernels_generic();
-  }
-}
-
 // G of F(2×2,3×3) and F(4×4,3×3) (rows: the (m+2) filter-transform points).
 constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 constexpr double kG4[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
@@ -77,6 +62,21 @@ long tiles_per_piece(const ConvGeometry& g, int m) {
 
 }  // namespace
 
+float* winograd_buffer(std::vector<float>& buffer, size_t n) {
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+const WinogradKernels& winograd_kernels() {
+  switch (isa()) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return winograd_kernels_avx512();
+    case Isa::kAvx2: return winograd_kernels_avx2();
+#endif
+    default: return winograd_kernels_generic();
+  }
+}
+
 // The fixed rule (measurements and errors in the README): F(2×2,3×3) when both sides have at least
 // 32 channels on AVX2, 64 on AVX-512 (whose direct kernels run near the FMA peak), 16 on the
 // portable kernels, else the direct kernels
@@ -95,17 +95,17 @@ int winograd_tile(const ConvGeometry& g) {
 
 void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y) {
   const int a2 = (m + 2) * (m + 2);
-  const WinogradKernels& k = kernels();
+  const WinogradKernels& k = winograd_kernels();
   const std::vector<float> u = transform_filter(g, m, w, k.panel_width(g.cout));
   const WinogradTiles t{m, (g.oh + m - 1) / m, (g.ow + m - 1) / m};
   const long tiles = static_cast<long>(g.n) * t.tilesH * t.tilesW, per = tiles_per_piece(g, m);
   const int which = m == 2 ? 0 : 1;
   pool().parallel_for((tiles + per - 1) / per, [&](long piece) {
     const long first = piece * per, count = tiles - first < per ? tiles - first : per;
-    float* zeros = grow(winoZeros, g.cin);
+    float* zeros = winograd_buffer(winoZeros, g.cin);
     std::memset(zeros, 0, g.cin * sizeof(float));
-    float* v = grow(winoIn, static_cast<size_t>(a2) * count * g.cin + winograd_slack(g.cin));
-    float* p = grow(winoProducts, static_cast<size_t>(a2) * count * g.cout);
+    float* v = winograd_buffer(winoIn, static_cast<size_t>(a2) * count * g.cin + winograd_slack(g.cin));
+    float* p = winograd_buffer(winoProducts, static_cast<size_t>(a2) * count * g.cout);
     k.input[which](g, t, x, zeros, first, count, v);
     k.products(a2, count, g.cin, g.cout, v, u.data(), p);
     k.output[which](g, t, p, first, count, y);

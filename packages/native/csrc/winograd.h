@@ -10,6 +10,9 @@
 // private copies for their own target.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include "direct.h"
 #include "kernels.h"
 
@@ -41,6 +44,10 @@ inline long winograd_slack(int cin) { return 16L * cin + 64; }
 const WinogradKernels& winograd_kernels_avx2();
 const WinogradKernels& winograd_kernels_avx512();
 const WinogradKernels& winograd_kernels_generic();
+// The transforms of the instruction set this process runs (isa()).
+const WinogradKernels& winograd_kernels();
+// `buffer` grown to at least n floats (the callers keep thread-local buffers across calls).
+float* winograd_buffer(std::vector<float>& buffer, size_t n);
 
 // Output tile side Winograd runs `g` with (2 or 4), or 0 for the direct kernels: the fixed shape
 // rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies;

@@ -20,21 +20,6 @@ namespace {
 
 thread_local std::vector<float> filterIn, filterDy, filterZeros;
 
-float* grow(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-const WinogradKernels& input_kernels() {
-  switch (isa()) {
-#if defined(__x86_64__)
-    case Isa::kAvx512: return winograd_kernels_avx512();
-    case Isa::kAvx2: return winograd_kernels_avx2();
-#endif
-    default: return winograd_kernels_generic();
-  }
-}
-
 const WinogradFilterKernels& filter_kernels() {
   switch (isa()) {
 #if defined(__x86_64__)
@@ -90,7 +75,7 @@ bool winograd_filter_applies(const ConvGeometry& g) {
 }
 
 void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
-  const WinogradKernels& in = input_kernels();
+  const WinogradKernels& in = winograd_kernels();
   const WinogradFilterKernels& k = filter_kernels();
   const WinogradTiles t{2, (g.oh + 1) / 2, (g.ow + 1) / 2};
   const int coutPadded = static_cast<int>(round_up(g.cout, k.panel_width(g.cout)));
@@ -108,12 +93,12 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
     std::memset(m, 0, sumFloats * sizeof(float));
     const long first0 = group * tiles / groups, last = (group + 1) * tiles / groups, chunk = chunk_of(last - first0, per);
     const int widest = g.cin > coutPadded ? g.cin : coutPadded;
-    float* zeros = grow(filterZeros, widest);
+    float* zeros = winograd_buffer(filterZeros, widest);
     std::memset(zeros, 0, widest * sizeof(float));
     for (long first = first0; first < last; first += chunk) {
       const long count = last - first < chunk ? last - first : chunk;
-      float* v = grow(filterIn, 16 * count * g.cin + winograd_slack(g.cin));
-      float* e = grow(filterDy, 16 * count * coutPadded);
+      float* v = winograd_buffer(filterIn, 16 * count * g.cin + winograd_slack(g.cin));
+      float* e = winograd_buffer(filterDy, 16 * count * coutPadded);
       in.input[0](g, t, x, zeros, first, count, v);
       k.dy_transform(g, t, dy, zeros, first, count, coutPadded, e);
       k.products(count, g.cin, cinPadded, coutPadded, v, e, m);
