@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectSameForThreadCounts } from '@rtkd/testing';
+import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
 // The fused BatchNorm-training kernels, the channel affine map and the channel mean of squares
@@ -40,19 +41,10 @@ const BOUND = {
 };
 const LEGACY_BOUND = { ...BOUND, mean: 2e-3 };
 
-function mulberry(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
 /** x with per-channel offsets up to 1000 standard deviations: a one-pass Σx² − (Σx)²/n would lose the variance. */
 function inputs({ rows, c }: Shape, seed: number) {
-  const rand = mulberry(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.uniform() - 0.5; // in [−0.5, 0.5)
   const offset = Float64Array.from({ length: c }, (_, k) => ((k % 5) - 2) * 50 * (1 + (k % 3)));
   const spread = Float64Array.from({ length: c }, (_, k) => 0.5 + (k % 4));
   const x = Float32Array.from({ length: rows * c }, (_, i) => offset[i % c]! + spread[i % c]! * 2 * rand());

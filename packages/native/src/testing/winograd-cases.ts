@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectSameForThreadCounts, scaledError } from '@rtkd/testing';
+import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
 // Winograd F(2×2,3×3) and F(4×4,3×3) (csrc/winograd.h) against a float64 reference, on the forward
@@ -22,16 +23,6 @@ const SHAPES: Shape[] = [
 
 /** Scaled error bounds (max|got − ref| / max|ref|) per path; measured maxima are in the README. */
 const BOUND: Record<string, number> = { '0': 2e-6, '2': 2e-6, '4': 2e-5 };
-
-function mulberry(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 function geometry(s: Shape): number[] {
   const oh = s.h + 2 * s.pad - 2, ow = s.w + 2 * s.pad - 2;
@@ -75,7 +66,8 @@ function withWinograd<T>(mode: string, run: () => T): T {
 }
 
 function inputs(s: Shape, seed: number) {
-  const rand = mulberry(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.uniform() - 0.5; // in [−0.5, 0.5)
   const [, , , , , , , , , , , oh, ow] = geometry(s) as number[];
   return {
     x: Float32Array.from({ length: s.n * s.h * s.w * s.cin }, rand),

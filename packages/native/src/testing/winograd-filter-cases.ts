@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectSameForThreadCounts, scaledError } from '@rtkd/testing';
+import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
 // The Winograd F(2×2,3×3) filter gradient (csrc/winograd_filter.h) against a float64 reference.
@@ -24,16 +25,6 @@ const SHAPES: Shape[] = [
 
 /** Bound on max|dw − ref| / max|ref|; the errors bench/conv3x3-filter.mjs --errors measures (2–9e-7) are in the README. */
 const BOUND = 2e-6;
-
-function mulberry(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 function outSize(s: Shape): [number, number] {
   return [s.h + 2 * s.pad - 2, s.w + 2 * s.pad - 2];
@@ -64,7 +55,8 @@ function reference(s: Shape, x: Float32Array, dy: Float32Array): Float64Array {
 }
 
 function inputs(s: Shape, seed: number) {
-  const rand = mulberry(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.uniform() - 0.5; // in [−0.5, 0.5)
   const [oh, ow] = outSize(s);
   return {
     x: Float32Array.from({ length: s.n * s.h * s.w * s.cin }, rand),
