@@ -7,23 +7,14 @@
 // Each sample times `inner` calls; the table shows the median sample per call, wall ms and in
 // brackets process CPU ms. Needs the built addon (pnpm --filter @rtkd/native build);
 // RTKD_NATIVE_ISA picks the ISA.
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { median } from './lib.mjs';
+import { median, nativeAddon, numberArg, shapesArg } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const threads = arg('threads', 2), reps = arg('reps', 7), inner = arg('inner', 10), batch = arg('batch', 64);
-const addon = createRequire(import.meta.url)('../packages/native/build/Release/rtkd_native.node');
-addon.setThreads(threads);
+const threads = numberArg('threads', 2), reps = numberArg('reps', 7), inner = numberArg('inner', 10), batch = numberArg('batch', 64);
+const addon = nativeAddon(threads);
 
 // [h, w, channels]: the BatchNorm inputs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR) at batch 64.
-const shapesArg = process.argv.indexOf('--shapes');
-const SHAPES = shapesArg > 0
-  ? process.argv[shapesArg + 1].split(';').map((s) => s.split(',').map(Number))
-  : [[32, 32, 16], [16, 16, 32], [8, 8, 64], [32, 32, 32], [16, 16, 64], [8, 8, 128]];
+const SHAPES = shapesArg([[32, 32, 16], [16, 16, 32], [8, 8, 64], [32, 32, 32], [16, 16, 64], [8, 8, 128]]);
 const MODES = [['legacy', 'legacy'], ['new', '']];
 
 function time(fn) {

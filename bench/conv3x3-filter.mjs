@@ -8,24 +8,15 @@
 // shape instead (uniform [-1, 1) x and dy, float64 reference): max|dw − ref| / max|ref| and, in
 // brackets, the largest |dw − ref| / Σ|x·dy| of a filter entry.
 // Needs the built addon (pnpm --filter @rtkd/native build:addon). RTKD_NATIVE_ISA picks the ISA.
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { median } from './lib.mjs';
+import { median, nativeAddon, numberArg, shapesArg } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const errorsOnly = process.argv.includes('--errors');
-const threads = arg('threads', 2), reps = arg('reps', 5), batch = arg('batch', errorsOnly ? 4 : 64);
-const addon = createRequire(import.meta.url)('../packages/native/build/Release/rtkd_native.node');
-addon.setThreads(threads);
+const threads = numberArg('threads', 2), reps = numberArg('reps', 5), batch = numberArg('batch', errorsOnly ? 4 : 64);
+const addon = nativeAddon(threads);
 
 // [h, w, cin, cout]: the 3×3 stride-1 'same' convs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR).
-const shapesArg = process.argv.indexOf('--shapes');
-const SHAPES = shapesArg > 0
-  ? process.argv[shapesArg + 1].split(';').map((s) => s.split(',').map(Number))
-  : [[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]];
+const SHAPES = shapesArg([[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]]);
 const MODES = [['old', '0'], ['F(2,3)', '']];
 
 function time(fn) {

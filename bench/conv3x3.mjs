@@ -6,24 +6,15 @@
 // inputs and filters, float64 reference): max|y − ref| / max|ref| and max over outputs of
 // |y − ref| / Σ|x·w|.
 // Needs the built addon (pnpm --filter @rtkd/native build). RTKD_NATIVE_ISA picks the ISA.
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { median } from './lib.mjs';
+import { median, nativeAddon, numberArg, shapesArg } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const threads = arg('threads', 2), reps = arg('reps', 5), batch = arg('batch', 64);
-const addon = createRequire(import.meta.url)('../packages/native/build/Release/rtkd_native.node');
-addon.setThreads(threads);
+const threads = numberArg('threads', 2), reps = numberArg('reps', 5), batch = numberArg('batch', 64);
+const addon = nativeAddon(threads);
 
 // [h, w, cin, cout]: the 3×3 stride-1 'same' convs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR).
 // --shapes "h,w,cin,cout;…" times others.
-const shapesArg = process.argv.indexOf('--shapes');
-const SHAPES = shapesArg > 0
-  ? process.argv[shapesArg + 1].split(';').map((s) => s.split(',').map(Number))
-  : [[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]];
+const SHAPES = shapesArg([[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]]);
 const MODES = [['direct', '0'], ['F(2,3)', '2'], ['F(4,3)', '4']];
 
 function time(fn) {

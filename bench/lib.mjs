@@ -1,5 +1,6 @@
 // Helpers shared by the bench scripts.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -143,4 +144,23 @@ export function distillCase({ core, models, losses, train, tf }, x, labels) {
     return value.dataSync()[0];
   });
   return { teacher, frozenTeacher, step };
+}
+
+/** `--name N` of the command line as a number, or `fallback` when absent (the kernel benches' flags). */
+export function numberArg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** `--shapes "a,b,…;c,d,…"` of the command line as number lists, or `fallback`. */
+export function shapesArg(fallback) {
+  const i = process.argv.indexOf('--shapes');
+  return i > 0 ? process.argv[i + 1].split(';').map((s) => s.split(',').map(Number)) : fallback;
+}
+
+/** The built @rtkd/native addon (packages/native/build), set to `threads` threads. */
+export function nativeAddon(threads) {
+  const addon = createRequire(import.meta.url)('../packages/native/build/Release/rtkd_native.node');
+  addon.setThreads(threads);
+  return addon;
 }
