@@ -17,10 +17,10 @@
 #include "isa.h"
 #include "kernels.h"
 #include "pool.h"
+#include "softpool.h"
 
 namespace rtkd {
 void register_zoo_kernels(napi_env env, napi_value exports);  // zoo_addon.cc
-void register_softpool_kernels(napi_env env, napi_value exports);  // softpool.cc
 }
 
 namespace {
@@ -307,6 +307,37 @@ napi_value Conv2DBiasAct(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// geometry: [n,h,w,c, kh,kw, sh,sw, oh,ow] (unpadded windows)
+bool soft_pool_geometry(Args& a, size_t i, rtkd::SoftPoolGeometry& g) {
+  const auto d = a.ints(i);
+  if (!a.ok) return false;
+  g = d.size() == 10 ? rtkd::SoftPoolGeometry{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]} : rtkd::SoftPoolGeometry{};
+  const bool valid = d.size() == 10 && g.n >= 0 && g.c >= 0 && g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.kh <= g.h && g.kw <= g.w &&
+                     g.oh == (g.h - g.kh) / g.sh + 1 && g.ow == (g.w - g.kw) / g.sw + 1;
+  if (!valid) fail(a.env, "rtkd native: softPool geometry needs [n,h,w,c, kh,kw, sh,sw, oh,ow] of unpadded windows that fit");
+  return valid;
+}
+
+// softPool(x, y, geometry) / softPoolGrad(x, dy, dx, geometry)
+template <bool Grad>
+napi_value SoftPool(napi_env env, napi_callback_info info) {
+  Args a(env, info, Grad ? 4 : 3);
+  size_t nx = 0, na = 0, nb = 0;
+  const float* x = a.f32(0, &nx);
+  float* first = a.f32(1, &na);
+  float* dx = Grad ? a.f32(2, &nb) : nullptr;
+  rtkd::SoftPoolGeometry g;
+  if (!a.ok || !soft_pool_geometry(a, Grad ? 3 : 2, g)) return nullptr;
+  const size_t in = size_t(g.n * g.h * g.w * g.c), out = size_t(g.n * g.oh * g.ow * g.c);
+  if (nx != in || na != out || (Grad && nb != in)) {
+    fail(env, Grad ? "rtkd native: softPoolGrad: x and dx must have the input's size, dy the pooled size" : "rtkd native: softPool: x must have the input's size, y the pooled size");
+    return nullptr;
+  }
+  if (Grad) rtkd::soft_pool_backward(g, x, first, dx);
+  else rtkd::soft_pool_forward(g, x, first);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   int64_t n = a.num(0);
@@ -361,6 +392,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"channelMeanSquare", ChannelMeanSquare},
       {"sgdMomentum", SgdMomentum},
       {"conv2dBiasAct", Conv2DBiasAct},
+      {"softPool", SoftPool<false>}, {"softPoolGrad", SoftPool<true>},
   };
   for (auto& f : fns) {
     napi_value v;
@@ -368,7 +400,6 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, f.name, v);
   }
   rtkd::register_zoo_kernels(env, exports);
-  rtkd::register_softpool_kernels(env, exports);
   return exports;
 }
 
