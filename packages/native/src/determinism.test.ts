@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (its Node bundle has none)
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { withEnv } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
 import { FUSED_KERNEL_NAMES } from '@rtkd/core';
@@ -97,36 +98,24 @@ describe('training on the native kernels is deterministic', () => {
   });
 
   it('also on Winograd 3×3 convs (RTKD_NATIVE_WINOGRAD=2 and =4 force them on the stride-1 conv)', () => {
-    const before = process.env.RTKD_NATIVE_WINOGRAD;
-    try {
-      process.env.RTKD_NATIVE_WINOGRAD = '0';
-      const direct = train(2, 4);
-      for (const tile of ['2', '4']) {
-        process.env.RTKD_NATIVE_WINOGRAD = tile;
+    const direct = withEnv('RTKD_NATIVE_WINOGRAD', '0', () => train(2, 4));
+    for (const tile of ['2', '4']) {
+      withEnv('RTKD_NATIVE_WINOGRAD', tile, () => {
         const first = train(2, 4);
         expect(train(1, 4)).toEqual(first);
         expect(train(2, 4)).toEqual(first);
         expect(first[0]).not.toEqual(direct[0]); // Winograd did run (it rounds differently)
-      }
-    } finally {
-      if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD;
-      else process.env.RTKD_NATIVE_WINOGRAD = before;
+      });
     }
   });
 
   it('also with the Winograd filter gradient (RTKD_NATIVE_WINOGRAD_FILTER=1 forces it on the stride-1 conv)', () => {
-    const before = process.env.RTKD_NATIVE_WINOGRAD_FILTER;
-    try {
-      process.env.RTKD_NATIVE_WINOGRAD_FILTER = '0';
-      const previous = train(2, 4);
-      process.env.RTKD_NATIVE_WINOGRAD_FILTER = '1';
+    const previous = withEnv('RTKD_NATIVE_WINOGRAD_FILTER', '0', () => train(2, 4));
+    withEnv('RTKD_NATIVE_WINOGRAD_FILTER', '1', () => {
       const first = train(2, 4);
       expect(train(1, 4)).toEqual(first);
       expect(train(2, 4)).toEqual(first);
       expect(first[0]).not.toEqual(previous[0]); // Winograd did run (it rounds differently)
-    } finally {
-      if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD_FILTER;
-      else process.env.RTKD_NATIVE_WINOGRAD_FILTER = before;
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectSameForThreadCounts } from '@rtkd/testing';
+import { expectSameForThreadCounts, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
@@ -159,15 +159,11 @@ export function describeBatchNormMatchesFloat64(isa?: string): void {
 
     for (const mode of ['', 'legacy'])
       it(`training forward and backward${mode ? ' (RTKD_NATIVE_BN=legacy)' : ''}: within the float64 bounds, with and without the fused ReLU`, () => {
-        process.env.RTKD_NATIVE_BN = mode;
-        try {
+        withEnv('RTKD_NATIVE_BN', mode, () =>
           SHAPES.forEach((s, i) => {
             checkAgainstFloat64(s, false, 10 + i, undefined, mode ? LEGACY_BOUND : BOUND);
             checkAgainstFloat64(s, true, 30 + i, undefined, mode ? LEGACY_BOUND : BOUND);
-          });
-        } finally {
-          process.env.RTKD_NATIVE_BN = '';
-        }
+          }));
       });
 
     it('the ReLU mask of the gradient: 0 where y ≤ 0, NaN where y is NaN (that channel only)', () => {

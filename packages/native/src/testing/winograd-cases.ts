@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectSameForThreadCounts, scaledError } from '@rtkd/testing';
+import { expectSameForThreadCounts, scaledError, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
@@ -54,17 +54,6 @@ function reference(s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array)
   return { y, dx };
 }
 
-function withWinograd<T>(mode: string, run: () => T): T {
-  const before = process.env.RTKD_NATIVE_WINOGRAD;
-  process.env.RTKD_NATIVE_WINOGRAD = mode;
-  try {
-    return run();
-  } finally {
-    if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD;
-    else process.env.RTKD_NATIVE_WINOGRAD = before;
-  }
-}
-
 function inputs(s: Shape, seed: number) {
   const rng = new Rng(seed);
   const rand = () => rng.uniform() - 0.5; // in [−0.5, 0.5)
@@ -80,7 +69,7 @@ function run(s: Shape, mode: string, x: Float32Array, f: Float32Array, dy: Float
   const addon = loadNativeAddon();
   const g = geometry(s);
   const y = new Float32Array(dy.length), dx = new Float32Array(x.length);
-  withWinograd(mode, () => {
+  withEnv('RTKD_NATIVE_WINOGRAD', mode, () => {
     addon.conv2d(x, f, y, g);
     addon.conv2dBackpropInput(dy, f, dx, g);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectSameForThreadCounts, scaledError } from '@rtkd/testing';
+import { expectSameForThreadCounts, scaledError, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
@@ -66,14 +66,7 @@ function inputs(s: Shape, seed: number) {
 
 function run(s: Shape, mode: string, x: Float32Array, dy: Float32Array): Float32Array {
   const dw = new Float32Array(9 * s.cin * s.cout);
-  const before = process.env.RTKD_NATIVE_WINOGRAD_FILTER;
-  process.env.RTKD_NATIVE_WINOGRAD_FILTER = mode;
-  try {
-    loadNativeAddon().conv2dBackpropFilter(x, dy, dw, geometry(s));
-  } finally {
-    if (before === undefined) delete process.env.RTKD_NATIVE_WINOGRAD_FILTER;
-    else process.env.RTKD_NATIVE_WINOGRAD_FILTER = before;
-  }
+  withEnv('RTKD_NATIVE_WINOGRAD_FILTER', mode, () => loadNativeAddon().conv2dBackpropFilter(x, dy, dw, geometry(s)));
   return dw;
 }
 
@@ -114,12 +107,7 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
       const { x, dy } = inputs({ n: 2, h: 9, w: 9, cin: 16, cout: 16, pad: 1 }, 501);
       const dwOf = (mode: string) => {
         const dw = new Float32Array(9 * 16 * 16);
-        process.env.RTKD_NATIVE_WINOGRAD_FILTER = mode;
-        try {
-          loadNativeAddon().conv2dBackpropFilter(x, dy.subarray(0, 2 * 25 * 16), dw, strided);
-        } finally {
-          delete process.env.RTKD_NATIVE_WINOGRAD_FILTER;
-        }
+        withEnv('RTKD_NATIVE_WINOGRAD_FILTER', mode, () => loadNativeAddon().conv2dBackpropFilter(x, dy.subarray(0, 2 * 25 * 16), dw, strided));
         return dw;
       };
       expect(dwOf('1')).toEqual(dwOf('0')); // strided convs keep the previous kernels
