@@ -133,35 +133,31 @@ function hasCopyTile(): boolean {
   return isOurKernel(tf.getKernel('Tile', tf.getBackend())?.kernelFunc);
 }
 
-/** `dy` of a reduction of `x` over `axes`, spread back to `x`'s shape (divided by `divisor` first when given). */
-function spreadReductionGradient(dy: tf.Tensor, x: tf.Tensor, axes: number[], divisor?: number): tf.Tensor {
-  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const expanded = tf.reshape(dy, kept);
-  if (!hasCopyTile()) {
-    const spread = tf.mul(expanded, tf.ones(x.shape, 'float32'));
-    return divisor === undefined ? spread : tf.div(spread, divisor);
-  }
-  return tf.broadcastTo(divisor === undefined ? expanded : tf.div(expanded, divisor), x.shape);
-}
+/** Marks the gradient configs {@link useBroadcastReductionGradients} registers. */
+const BROADCAST_GRADIENT = Symbol.for('@rtkd/core.broadcastReductionGradient');
 
 /**
  * Replaces the Sum and Mean gradients (tfjs: `dy·ones(x.shape)`, then `/ n` for Mean: an array of
  * ones filled in JS and two full-size kernels) by one broadcast copy of `dy` (`/ n` on the small
  * tensor first) where the active backend's `Tile` is a block copy (@rtkd/native); the values are
- * the same bits (`dy·1 = dy`). Other backends keep tfjs's form.
+ * the same bits (`dy·1 = dy`). Other backends run tfjs's own gradient. Idempotent.
  */
 export function useBroadcastReductionGradients(): void {
   for (const [kernelName, mean] of [['Sum', false], ['Mean', true]] as const) {
+    const stock = tf.getGradient(kernelName);
+    if (!stock || (stock as { [BROADCAST_GRADIENT]?: boolean })[BROADCAST_GRADIENT]) continue;
     tf.registerGradient({
-      kernelName,
-      inputsToSave: ['x'],
+      ...stock,
+      [BROADCAST_GRADIENT]: true,
       gradFunc: (dy, saved, attrs) => {
+        if (!hasCopyTile()) return stock.gradFunc(dy, saved, attrs);
         const [x] = saved as [tf.Tensor];
         const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
-        const divisor = mean ? axes.reduce((n, a) => n * x.shape[a]!, 1) : undefined;
-        return { x: () => spreadReductionGradient(dy as tf.Tensor, x, axes, divisor) };
+        const expanded = tf.reshape(dy as tf.Tensor, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+        const spread = mean ? tf.div(expanded, axes.reduce((n, a) => n * x.shape[a]!, 1)) : expanded;
+        return { x: () => tf.broadcastTo(spread, x.shape) };
       },
-    });
+    } as tf.GradConfig);
   }
 }
 
