@@ -227,6 +227,12 @@ const addN: KernelFactory = (_tf, addon, stock) => (args) => {
   return output(args.backend, [...inputs[0]!.shape], out);
 };
 
+/** Copies `src[from, from + n)` to `dst[to, to + n)`: `set` on a subarray for long runs, a loop for short ones. */
+function copyRun(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  if (n >= 16) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
+
 /** `Unpack` (unstack) by block copies: the stock one slices element by element. */
 const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   const { value } = args.inputs;
@@ -241,11 +247,7 @@ const unpack: KernelFactory = (_tf, _addon, stock) => (args) => {
   const outShape = shape.filter((_, i) => i !== a);
   return Array.from({ length: n }, (_, k) => {
     const out = outputArray(args.backend, outer * inner);
-    for (let o = 0; o < outer; o++) {
-      const from = (o * n + k) * inner;
-      if (inner >= 16) out.set(xv.subarray(from, from + inner), o * inner);
-      else for (let i = 0; i < inner; i++) out[o * inner + i] = xv[from + i]!;
-    }
+    for (let o = 0; o < outer; o++) copyRun(xv, (o * n + k) * inner, out, o * inner, inner);
     return output(args.backend, outShape, out);
   });
 };
@@ -282,8 +284,7 @@ function tileInto(xv: Float32Array, shape: readonly number[], reps: readonly num
     if (d === rank - 1) {
       if (n === 1) out.fill(xv[from]!, to, to + reps[d]!);
       else {
-        if (n >= 16) out.set(xv.subarray(from, from + n), to);
-        else for (let i = 0; i < n; i++) out[to + i] = xv[from + i]!;
+        copyRun(xv, from, out, to, n);
         repeatBlock(out, to, n, reps[d]!);
       }
       return;
@@ -313,12 +314,7 @@ const pack: KernelFactory = (_tf, _addon, stock) => (args) => {
   const inner = size(shape.slice(axis));
   const out = outputArray(args.backend, outer * n * inner);
   values.forEach((v, k) => {
-    for (let o = 0; o < outer; o++) {
-      const from = o * inner;
-      const to = (o * n + k) * inner;
-      if (inner >= 16) out.set(v!.subarray(from, from + inner), to);
-      else for (let i = 0; i < inner; i++) out[to + i] = v![from + i]!;
-    }
+    for (let o = 0; o < outer; o++) copyRun(v!, o * inner, out, (o * n + k) * inner, inner);
   });
   return output(args.backend, [...shape.slice(0, axis), n, ...shape.slice(axis)], out);
 };
