@@ -280,8 +280,12 @@ function checkLossOptions(entries: readonly string[] | undefined, where: string,
   for (const entry of entries ?? []) {
     const [name, rest] = entry.split('.', 2) as [string, string];
     const key = rest.split('=')[0]!;
-    if (!hasLoss(name)) problems.push(`${where}: '${entry}' names no registered loss '${name}'`);
-    else if (!lossOptionNames(name).includes(key)) problems.push(`${where}: '${entry}': ${name} has no option '${key}'; its options: ${lossOptionNames(name).join(', ')}`);
+    if (!hasLoss(name)) {
+      problems.push(`${where}: '${entry}' names no registered loss '${name}'`);
+      continue;
+    }
+    const accepted = lossOptionNames(name);
+    if (!accepted.includes(key)) problems.push(`${where}: '${entry}': ${name} has no option '${key}'; its options: ${accepted.join(', ')}`);
   }
 }
 
