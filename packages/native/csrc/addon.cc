@@ -14,6 +14,7 @@
 
 #include "fused.h"
 #include "inference.h"
+#include "amx.h"
 #include "isa.h"
 #include "kernels.h"
 #include "pool.h"
@@ -362,6 +363,12 @@ napi_value Isa(napi_env env, napi_callback_info) {
   return v;
 }
 
+napi_value Amx(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_get_boolean(env, rtkd::amx_enabled(), &v);
+  return v;
+}
+
 napi_value Supported(napi_env env, napi_callback_info) {
   napi_value v;
   napi_get_boolean(env, cpu_ok(), &v);
@@ -384,7 +391,7 @@ void keep_large_blocks() {
 napi_value Init(napi_env env, napi_value exports) {
   keep_large_blocks();
   struct { const char* name; napi_callback fn; } fns[] = {
-      {"supported", Supported}, {"isa", Isa}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
+      {"supported", Supported}, {"isa", Isa}, {"amx", Amx}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
       {"conv2d", Conv<rtkd::conv2d_forward>}, {"conv2dBackpropInput", Conv<rtkd::conv2d_backprop_input>},
       {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},

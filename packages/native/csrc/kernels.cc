@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "amx.h"
 #include "isa.h"
 #include "kernels.h"
 #include "pool.h"
@@ -188,7 +189,17 @@ void direct_forward(const ConvGeometry& g, const float* x, const std::vector<flo
 // 180° and its channel axes swapped, padded so that every tap lands: no col2im scatter.
 bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
-  if (g.sh != 1 || g.sw != 1 || !direct_applies(g) || !direct_applies(t)) return false;
+  if (g.sh != 1 || g.sw != 1) return false;
+  if (amx_conv_applies(t)) {
+    const long taps = static_cast<long>(g.kh) * g.kw;
+    std::vector<float> turned(static_cast<size_t>(taps) * g.cin * g.cout);  // [ky][kx][cout][cin]
+    for (long tap = 0; tap < taps; ++tap)
+      for (long co = 0; co < g.cout; ++co)
+        for (long ci = 0; ci < g.cin; ++ci) turned[(tap * g.cout + co) * g.cin + ci] = w[((taps - 1 - tap) * g.cin + ci) * g.cout + co];
+    amx_conv(t, dy, turned.data(), dx);
+    return true;
+  }
+  if (!direct_applies(g) || !direct_applies(t)) return false;
   if (const int m = winograd_tile(t)) {
     std::vector<float> turned(static_cast<size_t>(9) * g.cin * g.cout);  // [ky][kx][cout][cin]
     for (long tap = 0; tap < 9; ++tap)
@@ -231,6 +242,7 @@ const DirectConvKernels& direct_kernels_avx2() {
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
+  if (amx_conv_applies(g)) return amx_conv(g, x, w, y);
   if (const int m = winograd_tile(g)) return winograd_conv(g, m, x, w, y);
   if (direct_applies(g)) {
     const auto panels = pack_panels(K, g.cout, direct().panel_width(g.cout), [&](long k, int co) { return w[k * g.cout + co]; });

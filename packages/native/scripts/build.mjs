@@ -54,7 +54,7 @@ mkdirSync(path.dirname(target), { recursive: true });
 const cxx = process.env.CXX || 'c++';
 log(`node-gyp failed; trying ${cxx} directly`);
 const flags = ['-std=c++17', '-O3', '-fno-math-errno', '-fno-trapping-math', '-fPIC', '-shared', '-pthread', '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=rtkd_native',
-  `-I${localHeaders}`, 'csrc/addon.cc', 'csrc/kernels.cc', 'csrc/fused.cc', 'csrc/avx512.cc', 'csrc/generic.cc', 'csrc/inference.cc', 'csrc/zoo.cc', 'csrc/zoo_addon.cc', 'csrc/winograd.cc', 'csrc/bn_avx512.cc', 'csrc/bn_avx2.cc', 'csrc/bn_generic.cc', 'csrc/softpool.cc', 'csrc/winograd_filter.cc', '-o', target];
+  `-I${localHeaders}`, 'csrc/addon.cc', 'csrc/kernels.cc', 'csrc/fused.cc', 'csrc/avx512.cc', 'csrc/generic.cc', 'csrc/inference.cc', 'csrc/zoo.cc', 'csrc/zoo_addon.cc', 'csrc/winograd.cc', 'csrc/bn_avx512.cc', 'csrc/bn_avx2.cc', 'csrc/bn_generic.cc', 'csrc/softpool.cc', 'csrc/winograd_filter.cc', 'csrc/amx.cc', '-o', target];
 if (process.platform === 'darwin') flags.push('-undefined', 'dynamic_lookup');
 if (run(cxx, flags) && existsSync(target)) {
   log(`built ${target}`);

@@ -9,6 +9,8 @@ export interface NativeAddon {
   supported(): boolean;
   /** The kernels this process runs: `avx512`, `avx2` (x86-64) or the portable `generic` ones (see README). */
   isa(): 'avx512' | 'avx2' | 'generic';
+  /** True when stride-1 convolutions may run on AMX tiles (README, "AMX convolutions"); `RTKD_NATIVE_AMX=0` turns it off. */
+  amx(): boolean;
   /** Sets the size of the addon's thread pool (1 = run on the calling thread only). */
   setThreads(threads: number): void;
   /** The thread pool's size. */

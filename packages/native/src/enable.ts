@@ -15,6 +15,8 @@ export interface NativeBackendInfo {
   threads: number;
   /** The kernels running: `avx512`, `avx2` (x86-64) or the portable `generic` ones (other CPUs). */
   isa: 'avx512' | 'avx2' | 'generic';
+  /** True when stride-1 convolutions may run on AMX tiles (Intel Sapphire Rapids and later; README). */
+  amx: boolean;
 }
 
 /** Options of {@link enableNativeBackend}. */
@@ -60,5 +62,5 @@ export function enableNativeBackend(tf: TfCore, options: NativeBackendOptions = 
   const backendName = options.backendName ?? NATIVE_BACKEND_NAME;
   if (backendName !== 'cpu') registerCpuCopy(tf, backendName);
   addon.setThreads(threads);
-  return { backendName, kernels: registerNativeKernels(tf, addon, backendName, options.fusedKernelNames), threads: addon.getThreads(), isa: addon.isa() };
+  return { backendName, kernels: registerNativeKernels(tf, addon, backendName, options.fusedKernelNames), threads: addon.getThreads(), isa: addon.isa(), amx: addon.amx() };
 }

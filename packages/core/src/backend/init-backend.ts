@@ -109,8 +109,8 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<A
       return tryNode(name);
     case 'native': {
       // The cpu backend with @rtkd/native's kernels (optional package, see native-backend.ts).
-      const { isa, ...native } = await tryNativeBackend(wantedNativeThreads(options.threads), importOptional);
-      return { ...native, simd: undefined, notes: isa ? [`native kernels: ${isa}`] : [] };
+      const { isa, amx, ...native } = await tryNativeBackend(wantedNativeThreads(options.threads), importOptional);
+      return { ...native, simd: undefined, notes: isa ? [`native kernels: ${isa}${amx ? ', AMX convolutions' : ''}`] : [] };
     }
     case 'wasm':
       return tryWasm(options);

@@ -8,7 +8,7 @@ export const NATIVE_PACKAGE = '@rtkd/native';
 
 /** The part of `@rtkd/native` used here (declared locally: core does not need the package to build). */
 interface NativePackage {
-  enableNativeBackend(tfCore: typeof tf, options: { threads?: number; fusedKernelNames?: typeof FUSED_KERNEL_NAMES }): { kernels: string[]; threads: number; backendName?: string; isa?: string };
+  enableNativeBackend(tfCore: typeof tf, options: { threads?: number; fusedKernelNames?: typeof FUSED_KERNEL_NAMES }): { kernels: string[]; threads: number; backendName?: string; isa?: string; amx?: boolean };
 }
 
 /** What the `native` backend got. */
@@ -18,6 +18,8 @@ export interface NativeAttempt {
   kernels: string[];
   /** Which kernels run: 'avx512', 'avx2' or 'generic' (older @rtkd/native: undefined). */
   isa?: string;
+  /** True when stride-1 convolutions may run on AMX tiles (older @rtkd/native: undefined). */
+  amx?: boolean;
 }
 
 /**
@@ -50,5 +52,5 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
   await tf.ready();
   const cpu = tf.backend() as unknown as { firstUse?: boolean };
   if (cpu.firstUse !== undefined) cpu.firstUse = false;
-  return { tfBackend: tf.getBackend(), threads: info.threads, isa: info.isa, kernels: tfName === 'cpu' ? [...new Set([...info.kernels, ...ours])] : info.kernels };
+  return { tfBackend: tf.getBackend(), threads: info.threads, isa: info.isa, amx: info.amx, kernels: tfName === 'cpu' ? [...new Set([...info.kernels, ...ours])] : info.kernels };
 }

@@ -69,10 +69,13 @@ function run(s: Shape, mode: string, x: Float32Array, f: Float32Array, dy: Float
   const addon = loadNativeAddon();
   const g = geometry(s);
   const y = new Float32Array(dy.length), dx = new Float32Array(x.length);
-  withEnv('RTKD_NATIVE_WINOGRAD', mode, () => {
-    addon.conv2d(x, f, y, g);
-    addon.conv2dBackpropInput(dy, f, dx, g);
-  });
+  // AMX (where the CPU has it) would take these convs first: off, so each mode runs what it names.
+  withEnv('RTKD_NATIVE_AMX', '0', () =>
+    withEnv('RTKD_NATIVE_WINOGRAD', mode, () => {
+      addon.conv2d(x, f, y, g);
+      addon.conv2dBackpropInput(dy, f, dx, g);
+    }),
+  );
   return { y, dx };
 }
 
