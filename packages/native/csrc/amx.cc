@@ -276,7 +276,28 @@ bool amx_conv_applies(const ConvGeometry& g) {
   return g.cin >= 16 && g.ow >= 16;
 }
 
-void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y) {
+namespace {
+
+// One output row (`count` pixels) from the padded-width result, through the epilogue.
+void finish_row(const float* from, float* to, long count, int cout, const ConvEpilogue& e, const float* residual) {
+  if (!e.bias && !residual && !e.relu) {
+    std::memcpy(to, from, sizeof(float) * count * cout);
+    return;
+  }
+  for (long p = 0; p < count; ++p)
+    for (int c = 0; c < cout; ++c) {
+      const long i = p * cout + c;
+      float v = from[i];
+      if (e.bias) v = v + e.bias[c];
+      if (residual) v = v + residual[i];
+      if (e.relu) v = v < 0.f ? 0.f : v;
+      to[i] = v;
+    }
+}
+
+}  // namespace
+
+void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue) {
   const Layout L = layout(g);
   std::vector<uint16_t> storage;
   const uint16_t* filter = pack_filter(g, L, w, storage);
@@ -287,7 +308,10 @@ void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y) {
     float* out = aligned_floats(outBuffer, static_cast<size_t>(L.pairs) * 32 * g.cout);
     conv_image(g, L, planes, filter, out);
     // The rows of the padded width that are output pixels (read long after the tile stores).
-    for (long oy = 0; oy < g.oh; ++oy) std::memcpy(y + n * outSize + oy * g.ow * g.cout, out + oy * L.wp * g.cout, sizeof(float) * g.ow * g.cout);
+    for (long oy = 0; oy < g.oh; ++oy) {
+      const long at = n * outSize + oy * g.ow * g.cout;
+      finish_row(out + oy * L.wp * g.cout, y + at, g.ow, g.cout, epilogue, epilogue.residual ? epilogue.residual + at : nullptr);
+    }
   });
 }
 
@@ -295,7 +319,7 @@ void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y) {
 
 bool amx_enabled() { return false; }
 bool amx_conv_applies(const ConvGeometry&) { return false; }
-void amx_conv(const ConvGeometry&, const float*, const float*, float*) {}
+void amx_conv(const ConvGeometry&, const float*, const float*, float*, const ConvEpilogue&) {}
 
 #endif
 

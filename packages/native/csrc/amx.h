@@ -26,7 +26,15 @@ bool amx_enabled();
 // output channels a multiple of 16, enough work; RTKD_NATIVE_AMX=1 drops the size part).
 bool amx_conv_applies(const ConvGeometry& g);
 
+// What amx_conv applies to each output on its way out, in this order (conv2d_bias_act's epilogue:
+// the same float32 adds and compare, so the same bits as a separate pass).
+struct ConvEpilogue {
+  const float* bias = nullptr;      // [cout]
+  const float* residual = nullptr;  // shaped like y
+  bool relu = false;
+};
+
 // y = conv(x, w) for a geometry with amx_conv_applies(g); w is [kh, kw, cin, cout].
-void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y);
+void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue = {});
 
 }  // namespace rtkd

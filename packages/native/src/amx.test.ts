@@ -125,6 +125,21 @@ describe('AMX convolutions match a float64 reference', () => {
     expect(bits(thin, '')).toEqual(bits(thin, '0'));
   });
 
+  it('applies conv2dBiasAct\'s bias, residual and ReLU on the way out: the bits of the separate float32 ops', () => {
+    const addon = loadNativeAddon();
+    const s = SHAPES[4]!;
+    const { x, f, dy: residual } = inputs(s, 800);
+    const bias = Float32Array.from(new Rng(801).normalArray(s.cout));
+    const g = geometry(s);
+    const fused = new Float32Array(residual.length), conv = new Float32Array(residual.length);
+    withEnv('RTKD_NATIVE_AMX', '1', () => {
+      addon.conv2dBiasAct(x, f, bias, residual, fused, g, 1);
+      addon.conv2d(x, f, conv, g);
+    });
+    const want = conv.map((v, i) => Math.max(0, Math.fround(Math.fround(v + bias[i % s.cout]!) + residual[i]!)));
+    expect(fused).toEqual(want);
+  });
+
   it('is bit-identical for 1 and 2 threads', () => {
     const addon = loadNativeAddon();
     const cases = [SHAPES[2]!, SHAPES[4]!].map((s, k) => ({ s, ...inputs(s, 700 + k) }));
