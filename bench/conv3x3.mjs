@@ -1,6 +1,7 @@
 // Per-shape timings of @rtkd/native's stride-1 3×3 convolutions (forward and input gradient) on
-// the direct kernels and on Winograd F(2×2,3×3) / F(4×4,3×3), switched per call with
-// RTKD_NATIVE_WINOGRAD in one process (A/B/C interleaved, so every path sees the same load).
+// the direct kernels, on Winograd F(2×2,3×3) / F(4×4,3×3) and on AMX tiles (CPUs that have them),
+// switched per call with RTKD_NATIVE_WINOGRAD / RTKD_NATIVE_AMX in one process (interleaved, so
+// every path sees the same load).
 //   node bench/conv3x3.mjs [--threads 2] [--reps 5] [--batch 64] [--shapes "32,32,3,16;8,8,64,64"] [--errors]
 // --errors prints each path's rounding error on one image of each shape instead (uniform [-1, 1)
 // inputs and filters, float64 reference): max|y − ref| / max|ref| and max over outputs of
@@ -15,7 +16,13 @@ const addon = nativeAddon(threads);
 // [h, w, cin, cout]: the 3×3 stride-1 'same' convs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR).
 // --shapes "h,w,cin,cout;…" times others.
 const SHAPES = shapesArg([[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]]);
-const MODES = [['direct', '0'], ['F(2,3)', '2'], ['F(4,3)', '4']];
+// [label, RTKD_NATIVE_WINOGRAD, RTKD_NATIVE_AMX]
+const MODES = [['direct', '0', '0'], ['F(2,3)', '2', '0'], ['F(4,3)', '4', '0'], ...(addon.amx() ? [['AMX', '', '1']] : [])];
+
+function setMode([, winograd, amx]) {
+  process.env.RTKD_NATIVE_WINOGRAD = winograd;
+  process.env.RTKD_NATIVE_AMX = amx;
+}
 
 function time(fn) {
   const c0 = process.cpuUsage(), t0 = performance.now();
@@ -48,8 +55,8 @@ function errors() {
           }
         }
     const maxRef = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    const cells = MODES.map(([, env]) => {
-      process.env.RTKD_NATIVE_WINOGRAD = env;
+    const cells = MODES.map((mode) => {
+      setMode(mode);
       const y = new Float32Array(ref.length);
       addon.conv2d(x, f, y, g);
       let scaled = 0, terms = 0;
@@ -79,8 +86,8 @@ for (const [h, w, cin, cout] of SHAPES) {
   for (const [op, run] of [['forward', () => addon.conv2d(x, f, y, g)], ['input grad', () => addon.conv2dBackpropInput(dy, f, dx, g)]]) {
     const samples = MODES.map(() => []);
     for (let r = -1; r < reps; r++)
-      MODES.forEach(([, env], i) => {
-        process.env.RTKD_NATIVE_WINOGRAD = env;
+      MODES.forEach((mode, i) => {
+        setMode(mode);
         const t = time(run);
         if (r >= 0) samples[i].push(t);
       });
