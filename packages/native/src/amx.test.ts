@@ -4,16 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { expectSameForThreadCounts, scaledError, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from './addon.js';
+import { type ConvShape, convGeometry, convOutputSize, convReference } from './testing/conv-reference.js';
 
 // AMX convolutions (csrc/amx.h) against a float64 reference, on the forward conv and the input
 // gradient. RTKD_NATIVE_AMX is read at every call: 0 = off, 1 = wherever it applies (stride 1,
 // cout a multiple of 16), empty = the fixed rule.
 
-type Shape = { n: number; h: number; w: number; cin: number; cout: number; k: number; pad: number };
-
 // Channel counts that are no multiple of a K step (3, 5, 17, 33) or over several (80), 1×1 and
 // 5×5 filters, 'valid' and 'same', maps narrower and wider than a tile of 16 positions.
-const SHAPES: Shape[] = [
+const SHAPES: ConvShape[] = [
   { n: 1, h: 7, w: 9, cin: 5, cout: 16, k: 3, pad: 1 },
   { n: 2, h: 8, w: 8, cin: 16, cout: 32, k: 3, pad: 0 },
   { n: 3, h: 5, w: 6, cin: 17, cout: 48, k: 3, pad: 1 },
@@ -27,48 +26,16 @@ const SHAPES: Shape[] = [
 /** Same bound as the direct kernels (src/testing/winograd-cases.ts); measured maxima in the README. */
 const BOUND = 2e-6;
 
-const outSize = (s: Shape) => ({ oh: s.h + 2 * s.pad - s.k + 1, ow: s.w + 2 * s.pad - s.k + 1 });
-
-function geometry(s: Shape): number[] {
-  const { oh, ow } = outSize(s);
-  return [s.n, s.h, s.w, s.cin, s.k, s.k, s.cout, 1, 1, s.pad, s.pad, oh, ow];
-}
-
-/** Forward conv y and input gradient dx in float64, straight from the definition. */
-function reference(s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float64Array; dx: Float64Array } {
-  const { oh, ow } = outSize(s);
-  const y = new Float64Array(s.n * oh * ow * s.cout), dx = new Float64Array(x.length);
-  for (let b = 0; b < s.n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++)
-        for (let ky = 0; ky < s.k; ky++)
-          for (let kx = 0; kx < s.k; kx++) {
-            const iy = oy - s.pad + ky, ix = ox - s.pad + kx;
-            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-            const xo = ((b * s.h + iy) * s.w + ix) * s.cin, yo = ((b * oh + oy) * ow + ox) * s.cout;
-            for (let ci = 0; ci < s.cin; ci++) {
-              const wo = ((ky * s.k + kx) * s.cin + ci) * s.cout;
-              let acc = 0;
-              for (let co = 0; co < s.cout; co++) {
-                y[yo + co]! += x[xo + ci]! * f[wo + co]!;
-                acc += dy[yo + co]! * f[wo + co]!;
-              }
-              dx[xo + ci]! += acc;
-            }
-          }
-  return { y, dx };
-}
-
-function inputs(s: Shape, seed: number) {
+function inputs(s: ConvShape, seed: number) {
   const rng = new Rng(seed);
-  const { oh, ow } = outSize(s);
+  const { oh, ow } = convOutputSize(s);
   const normal = (length: number) => Float32Array.from(rng.normalArray(length));
   return { x: normal(s.n * s.h * s.w * s.cin), f: normal(s.k * s.k * s.cin * s.cout), dy: normal(s.n * oh * ow * s.cout) };
 }
 
-function run(s: Shape, mode: string, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float32Array; dx: Float32Array } {
+function run(s: ConvShape, mode: string, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float32Array; dx: Float32Array } {
   const addon = loadNativeAddon();
-  const g = geometry(s);
+  const g = convGeometry(s);
   const y = new Float32Array(dy.length), dx = new Float32Array(x.length);
   withEnv('RTKD_NATIVE_AMX', mode, () => {
     addon.conv2d(x, f, y, g);
@@ -86,7 +53,7 @@ function machineHasAmx(): boolean {
   return ['amx_tile', 'amx_bf16', 'avx512_bf16', 'avx512bw'].every((flag) => flags.has(flag)) && loadNativeAddon().isa() === 'avx512';
 }
 
-const label = (s: Shape) => `${s.n}×${s.h}×${s.w}×${s.cin}→${s.cout} ${s.k}×${s.k} pad ${s.pad}`;
+const label = (s: ConvShape) => `${s.n}×${s.h}×${s.w}×${s.cin}→${s.cout} ${s.k}×${s.k} pad ${s.pad}`;
 
 describe('AMX convolutions match a float64 reference', () => {
   const amx = machineHasAmx();
@@ -99,7 +66,7 @@ describe('AMX convolutions match a float64 reference', () => {
   SHAPES.forEach((s, k) => {
     it(label(s), () => {
       const { x, f, dy } = inputs(s, 500 + k);
-      const want = reference(s, x, f, dy);
+      const want = convReference(s, x, f, dy);
       const off = run(s, '0', x, f, dy);
       const on = run(s, '1', x, f, dy);
       for (const [name, got] of [['off', off], ['on', on]] as const) {
@@ -113,13 +80,13 @@ describe('AMX convolutions match a float64 reference', () => {
   });
 
   it('picks by the fixed rule when not told: from 16 input channels and 16-pixel-wide outputs', () => {
-    const bits = (s: Shape, mode: string) => {
+    const bits = (s: ConvShape, mode: string) => {
       const { x, f, dy } = inputs(s, 600);
       return run(s, mode, x, f, dy).y;
     };
-    const wide: Shape = { n: 1, h: 5, w: 16, cin: 16, cout: 16, k: 3, pad: 1 };
-    const narrow: Shape = { ...wide, w: 15 };
-    const thin: Shape = { ...wide, cin: 15 };
+    const wide: ConvShape = { n: 1, h: 5, w: 16, cin: 16, cout: 16, k: 3, pad: 1 };
+    const narrow: ConvShape = { ...wide, w: 15 };
+    const thin: ConvShape = { ...wide, cin: 15 };
     expect(bits(wide, '')).toEqual(bits(wide, amx ? '1' : '0'));
     expect(bits(narrow, '')).toEqual(bits(narrow, '0'));
     expect(bits(thin, '')).toEqual(bits(thin, '0'));
@@ -130,7 +97,7 @@ describe('AMX convolutions match a float64 reference', () => {
     const s = SHAPES[4]!;
     const { x, f, dy: residual } = inputs(s, 800);
     const bias = Float32Array.from(new Rng(801).normalArray(s.cout));
-    const g = geometry(s);
+    const g = convGeometry(s);
     const fused = new Float32Array(residual.length), conv = new Float32Array(residual.length);
     withEnv('RTKD_NATIVE_AMX', '1', () => {
       addon.conv2dBiasAct(x, f, bias, residual, fused, g, 1);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectSameForThreadCounts, scaledError, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
+import { convGeometry, convReference } from './conv-reference.js';
 
 // Winograd F(2×2,3×3) and F(4×4,3×3) (csrc/winograd.h) against a float64 reference, on the forward
 // conv and the input gradient. RTKD_NATIVE_WINOGRAD is read at every call: 0 = direct kernels,
@@ -24,35 +25,8 @@ const SHAPES: Shape[] = [
 /** Scaled error bounds (max|got − ref| / max|ref|) per path; measured maxima are in the README. */
 const BOUND: Record<string, number> = { '0': 2e-6, '2': 2e-6, '4': 2e-5 };
 
-function geometry(s: Shape): number[] {
-  const oh = s.h + 2 * s.pad - 2, ow = s.w + 2 * s.pad - 2;
-  return [s.n, s.h, s.w, s.cin, 3, 3, s.cout, 1, 1, s.pad, s.pad, oh, ow];
-}
-
-/** Forward conv y and input gradient dx in float64, straight from the definition. */
-function reference(s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array): { y: Float64Array; dx: Float64Array } {
-  const [, , , , , , , , , , , oh, ow] = geometry(s) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
-  const y = new Float64Array(s.n * oh * ow * s.cout), dx = new Float64Array(x.length);
-  for (let b = 0; b < s.n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++)
-        for (let ky = 0; ky < 3; ky++)
-          for (let kx = 0; kx < 3; kx++) {
-            const iy = oy - s.pad + ky, ix = ox - s.pad + kx;
-            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-            const xo = ((b * s.h + iy) * s.w + ix) * s.cin, yo = ((b * oh + oy) * ow + ox) * s.cout;
-            for (let ci = 0; ci < s.cin; ci++) {
-              const wo = ((ky * 3 + kx) * s.cin + ci) * s.cout;
-              let acc = 0;
-              for (let co = 0; co < s.cout; co++) {
-                y[yo + co]! += x[xo + ci]! * f[wo + co]!;
-                acc += dy[yo + co]! * f[wo + co]!;
-              }
-              dx[xo + ci]! += acc;
-            }
-          }
-  return { y, dx };
-}
+const geometry = (s: Shape) => convGeometry({ ...s, k: 3 });
+const reference = (s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array) => convReference({ ...s, k: 3 }, x, f, dy);
 
 function inputs(s: Shape, seed: number) {
   const rng = new Rng(seed);
