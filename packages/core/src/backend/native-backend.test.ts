@@ -17,7 +17,7 @@ describe("initBackend: the 'native' backend (@rtkd/native on the cpu backend)", 
     expect(report.threads).toBe(os.availableParallelism());
     expect(report.kernels).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Multiply', 'Sum']));
     expect(lines.some((l) => l.startsWith('backend: native'))).toBe(true);
-    expect(report.notes).toEqual([expect.stringMatching(/^native kernels: (avx512|avx2|generic)$/)]);
+    expect(report.notes).toEqual([expect.stringMatching(/^native kernels: (avx512(, AMX convolutions)?|avx2|generic)$/)]);
     // Independent check: d/dw Σ conv(ones, w) counts how often each tap sees the 4×4 input.
     const g = tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(tf.ones([3, 3, 2, 1])));
     expect(Array.from(await g.data())).toEqual([9, 9, 12, 12, 9, 9, 12, 12, 16, 16, 12, 12, 9, 9, 12, 12, 9, 9]);
