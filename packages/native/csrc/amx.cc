@@ -234,7 +234,8 @@ void tile_block(const Layout& L, long planeSize, const long* offsets, int taps, 
 }
 
 // out[q][cout] at every flattened position q < pairs·32 of one image, from its part planes.
-void conv_image(const ConvGeometry& g, const Layout& L, const uint16_t* planes, const uint16_t* filter, float* out) {
+// `next` (bytes long): the next image's input, fetched into the cache a slice per block meanwhile.
+void conv_image(const ConvGeometry& g, const Layout& L, const uint16_t* planes, const uint16_t* filter, float* out, const char* next, long bytes) {
   const TileConfig config = tile_config(L.kc);
   _tile_loadconfig(&config);
   const int taps = g.kh * g.kw;
@@ -242,7 +243,10 @@ void conv_image(const ConvGeometry& g, const Layout& L, const uint16_t* planes, 
   for (int ky = 0; ky < g.kh; ++ky)
     for (int kx = 0; kx < g.kw; ++kx) offsets[ky * g.kw + kx] = (ky * L.wp + kx) * L.cp;
   const long planeSize = L.pixels * L.cp, half = L.kc / 2;
+  const long slice = (bytes / L.pairs + 63) / 64 * 64;
   for (long p = 0; p < L.pairs; ++p) {
+    if (next)
+      for (long at = p * slice; at < (p + 1) * slice && at < bytes; at += 64) _mm_prefetch(next + at, _MM_HINT_T1);
     const uint16_t* a = planes + p * 32 * L.cp;
     float* c = out + p * 32 * g.cout;
     for (int j = 0; j + 1 < L.nj; j += 2) tile_block<2>(L, planeSize, offsets, taps, a, filter + j * 3 * half * 32, c + j * 16, g.cout);
@@ -302,15 +306,21 @@ void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y, c
   std::vector<uint16_t> storage;
   const uint16_t* filter = pack_filter(g, L, w, storage);
   const long inSize = static_cast<long>(g.h) * g.w * g.cin, outSize = static_cast<long>(g.oh) * g.ow * g.cout;
-  pool().parallel_for(g.n, [&](long n) {
-    uint16_t* planes = aligned_elements(planeBuffer, static_cast<size_t>(3) * L.pixels * L.cp);
-    split_image(g, L, x + n * inSize, planes);
-    float* out = aligned_floats(outBuffer, static_cast<size_t>(L.pairs) * 32 * g.cout);
-    conv_image(g, L, planes, filter, out);
-    // The rows of the padded width that are output pixels (read long after the tile stores).
-    for (long oy = 0; oy < g.oh; ++oy) {
-      const long at = n * outSize + oy * g.ow * g.cout;
-      finish_row(out + oy * L.wp * g.cout, y + at, g.ow, g.cout, epilogue, epilogue.residual ? epilogue.residual + at : nullptr);
+  // Images in a fixed number of runs (not the thread count), so each task knows its next image.
+  const long runs = std::min<long>(g.n, 16);
+  pool().parallel_for(runs, [&](long run) {
+    const long last = (run + 1) * g.n / runs;
+    for (long n = run * g.n / runs; n < last; ++n) {
+      uint16_t* planes = aligned_elements(planeBuffer, static_cast<size_t>(3) * L.pixels * L.cp);
+      split_image(g, L, x + n * inSize, planes);
+      float* out = aligned_floats(outBuffer, static_cast<size_t>(L.pairs) * 32 * g.cout);
+      const char* next = n + 1 < last ? reinterpret_cast<const char*>(x + (n + 1) * inSize) : nullptr;
+      conv_image(g, L, planes, filter, out, next, inSize * static_cast<long>(sizeof(float)));
+      // The rows of the padded width that are output pixels (read long after the tile stores).
+      for (long oy = 0; oy < g.oh; ++oy) {
+        const long at = n * outSize + oy * g.ow * g.cout;
+        finish_row(out + oy * L.wp * g.cout, y + at, g.ow, g.cout, epilogue, epilogue.residual ? epilogue.residual + at : nullptr);
+      }
     }
   });
 }
