@@ -87,51 +87,6 @@ float* aligned_floats(std::vector<float>& buffer, size_t n) {
   return buffer.data() + ((64 - address % 64) % 64) / sizeof(float);
 }
 
-uint16_t bf16_nearest(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-float bf16_value(uint16_t h) {
-  const uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// Filter panels [tap][chunk][j][part][kc/2][16][2]: for each K step and block j of 16 output
-// channels, the B tile of each part, input channels paired as AMX reads them (zeros past cin).
-// Returns the aligned start inside `storage`.
-const uint16_t* pack_filter(const ConvGeometry& g, const Layout& L, const float* w, std::vector<uint16_t>& storage) {
-  const long taps = static_cast<long>(g.kh) * g.kw, half = L.kc / 2;
-  const size_t size = static_cast<size_t>(taps) * L.chunks * L.nj * 3 * half * 32;
-  uint16_t* out = aligned_elements(storage, size);
-  std::memset(out, 0, size * sizeof(uint16_t));
-  pool().parallel_for(taps, [&](long t) {
-    for (int k = 0; k < L.chunks; ++k)
-      for (int j = 0; j < L.nj; ++j)
-        for (long r = 0; r < half; ++r)
-          for (int col = 0; col < 16; ++col)
-            for (int e = 0; e < 2; ++e) {
-              const long ci = static_cast<long>(k) * L.kc + 2 * r + e;
-              if (ci >= g.cin) continue;
-              const float v = w[(t * g.cin + ci) * g.cout + j * 16 + col];
-              const uint16_t h = bf16_nearest(v);
-              const float rest = v - bf16_value(h);
-              const uint16_t m = bf16_nearest(rest);
-              const uint16_t l = bf16_nearest(rest - bf16_value(m));
-              const long base = (((t * L.chunks + k) * L.nj + j) * 3) * half * 32 + r * 32 + col * 2 + e;
-              out[base] = h;
-              out[base + half * 32] = m;
-              out[base + 2 * half * 32] = l;
-            }
-  });
-  return out;
-}
-
 struct alignas(64) TileConfig {
   uint8_t palette = 1, startRow = 0;
   uint8_t reserved[14] = {};
@@ -170,6 +125,53 @@ namespace {
 // The (A part, B part) of the six products kept, in the order they are accumulated.
 constexpr int kParts[6][2] = {{0, 0}, {0, 1}, {1, 0}, {0, 2}, {1, 1}, {2, 0}};
 
+// x = h + m + l, each part rounded to the nearest bfloat16.
+struct Parts {
+  __m256bh h, m, l;
+};
+
+inline Parts split_parts(__m512 x) {
+  Parts p;
+  p.h = _mm512_cvtneps_pbh(x);
+  const __m512 rest = _mm512_sub_ps(x, _mm512_cvtpbh_ps(p.h));
+  p.m = _mm512_cvtneps_pbh(rest);
+  p.l = _mm512_cvtneps_pbh(_mm512_sub_ps(rest, _mm512_cvtpbh_ps(p.m)));
+  return p;
+}
+
+// 16 filter entries (ci, co0..co0+15) of one tap, zeros when ci ≥ cin.
+inline __m512 filter_row(const FilterView& f, const float* tap, long ci, long co0, int cin) {
+  if (ci >= cin) return _mm512_setzero_ps();
+  const float* at = tap + ci * f.ciStride + co0 * f.coStride;
+  if (f.coStride == 1) return _mm512_loadu_ps(at);
+  const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(static_cast<int>(f.coStride)));
+  return _mm512_i32gather_ps(index, at, 4);
+}
+
+// The panels of tap t ([chunk][j][part][kc/2][16][2]: per K step and block j of 16 output
+// channels, the B tile of each part, input channels paired as AMX reads them).
+void pack_tap(const ConvGeometry& g, const Layout& L, const FilterView& f, long t, uint16_t* out) {
+  const long taps = static_cast<long>(g.kh) * g.kw, half = L.kc / 2;
+  const float* tap = f.w + (f.turned ? taps - 1 - t : t) * f.tapStride;
+  const __m512i pairs = _mm512_setr_epi32(0x00200000, 0x00210001, 0x00220002, 0x00230003, 0x00240004, 0x00250005, 0x00260006, 0x00270007,
+                                          0x00280008, 0x00290009, 0x002a000a, 0x002b000b, 0x002c000c, 0x002d000d, 0x002e000e, 0x002f000f);
+  for (int k = 0; k < L.chunks; ++k)
+    for (int j = 0; j < L.nj; ++j) {
+      uint16_t* panel = out + ((t * L.chunks + k) * L.nj + j) * 3 * half * 32;
+      for (long r = 0; r < half; ++r) {
+        const long ci = static_cast<long>(k) * L.kc + 2 * r;
+        const Parts even = split_parts(filter_row(f, tap, ci, j * 16L, g.cin));
+        const Parts odd = split_parts(filter_row(f, tap, ci + 1, j * 16L, g.cin));
+        const __m256bh* evens[3] = {&even.h, &even.m, &even.l};
+        const __m256bh* odds[3] = {&odd.h, &odd.m, &odd.l};
+        for (int part = 0; part < 3; ++part) {
+          const __m512i a = _mm512_castsi256_si512((__m256i)*evens[part]), b = _mm512_castsi256_si512((__m256i)*odds[part]);
+          _mm512_store_si512(panel + (part * half + r) * 32, _mm512_permutex2var_epi16(a, pairs, b));
+        }
+      }
+    }
+}
+
 // The image placed at (pt, pl) in three zeroed part planes [pixels][cp] (h, m, l).
 void split_image(const ConvGeometry& g, const Layout& L, const float* img, uint16_t* planes) {
   const long planeSize = L.pixels * L.cp;
@@ -180,14 +182,10 @@ void split_image(const ConvGeometry& g, const Layout& L, const float* img, uint1
       uint16_t* dst = planes + ((iy + g.pt) * L.wp + ix + g.pl) * L.cp;
       for (int c = 0; c < g.cin; c += 16) {
         const __mmask16 mask = static_cast<__mmask16>(g.cin - c >= 16 ? 0xffff : (1u << (g.cin - c)) - 1);
-        const __m512 x = _mm512_maskz_loadu_ps(mask, src + c);
-        const __m256bh h = _mm512_cvtneps_pbh(x);
-        const __m512 rest = _mm512_sub_ps(x, _mm512_cvtpbh_ps(h));
-        const __m256bh m = _mm512_cvtneps_pbh(rest);
-        const __m256bh l = _mm512_cvtneps_pbh(_mm512_sub_ps(rest, _mm512_cvtpbh_ps(m)));
-        _mm256_mask_storeu_epi16(dst + c, mask, (__m256i)h);
-        _mm256_mask_storeu_epi16(dst + planeSize + c, mask, (__m256i)m);
-        _mm256_mask_storeu_epi16(dst + 2 * planeSize + c, mask, (__m256i)l);
+        const Parts p = split_parts(_mm512_maskz_loadu_ps(mask, src + c));
+        _mm256_mask_storeu_epi16(dst + c, mask, (__m256i)p.h);
+        _mm256_mask_storeu_epi16(dst + planeSize + c, mask, (__m256i)p.m);
+        _mm256_mask_storeu_epi16(dst + 2 * planeSize + c, mask, (__m256i)p.l);
       }
     }
 }
@@ -301,10 +299,12 @@ void finish_row(const float* from, float* to, long count, int cout, const ConvEp
 
 }  // namespace
 
-void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue) {
+void amx_conv(const ConvGeometry& g, const float* x, const FilterView& w, float* y, const ConvEpilogue& epilogue) {
   const Layout L = layout(g);
+  const long taps = static_cast<long>(g.kh) * g.kw;
   std::vector<uint16_t> storage;
-  const uint16_t* filter = pack_filter(g, L, w, storage);
+  uint16_t* filter = aligned_elements(storage, static_cast<size_t>(taps) * L.chunks * L.nj * 3 * (L.kc / 2) * 32);
+  pool().parallel_for(taps, [&](long t) { pack_tap(g, L, w, t, filter); });
   const long inSize = static_cast<long>(g.h) * g.w * g.cin, outSize = static_cast<long>(g.oh) * g.ow * g.cout;
   // Images in a fixed number of runs (not the thread count), so each task knows its next image.
   const long runs = std::min<long>(g.n, 16);
@@ -329,7 +329,7 @@ void amx_conv(const ConvGeometry& g, const float* x, const float* w, float* y, c
 
 bool amx_enabled() { return false; }
 bool amx_conv_applies(const ConvGeometry&) { return false; }
-void amx_conv(const ConvGeometry&, const float*, const float*, float*, const ConvEpilogue&) {}
+void amx_conv(const ConvGeometry&, const float*, const FilterView&, float*, const ConvEpilogue&) {}
 
 #endif
 

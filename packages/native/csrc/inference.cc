@@ -41,7 +41,7 @@ EpilogueFn pick(bool bias, bool residual, bool relu) {
 }  // namespace
 
 void conv2d_bias_act(const ConvGeometry& g, const float* x, const float* w, const float* bias, const float* residual, float* y, bool relu) {
-  if (amx_conv_applies(g)) return amx_conv(g, x, w, y, {bias, residual, relu});
+  if (amx_conv_applies(g)) return amx_conv(g, x, plain_filter(g, w), y, {bias, residual, relu});
   conv2d_forward(g, x, w, y);
   if (!bias && !residual && !relu) return;
   const int64_t C = g.cout, rows = static_cast<int64_t>(g.n) * g.oh * g.ow;

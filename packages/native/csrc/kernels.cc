@@ -191,12 +191,7 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
   if (g.sh != 1 || g.sw != 1) return false;
   if (amx_conv_applies(t)) {
-    const long taps = static_cast<long>(g.kh) * g.kw;
-    std::vector<float> turned(static_cast<size_t>(taps) * g.cin * g.cout);  // [ky][kx][cout][cin]
-    for (long tap = 0; tap < taps; ++tap)
-      for (long co = 0; co < g.cout; ++co)
-        for (long ci = 0; ci < g.cin; ++ci) turned[(tap * g.cout + co) * g.cin + ci] = w[((taps - 1 - tap) * g.cin + ci) * g.cout + co];
-    amx_conv(t, dy, turned.data(), dx);
+    amx_conv(t, dy, turned_filter(g, w), dx);
     return true;
   }
   if (!direct_applies(g) || !direct_applies(t)) return false;
@@ -242,7 +237,7 @@ const DirectConvKernels& direct_kernels_avx2() {
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
-  if (amx_conv_applies(g)) return amx_conv(g, x, w, y);
+  if (amx_conv_applies(g)) return amx_conv(g, x, plain_filter(g, w), y);
   if (const int m = winograd_tile(g)) return winograd_conv(g, m, x, w, y);
   if (direct_applies(g)) {
     const auto panels = pack_panels(K, g.cout, direct().panel_width(g.cout), [&](long k, int co) { return w[k * g.cout + co]; });
