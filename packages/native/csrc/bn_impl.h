@@ -49,6 +49,20 @@ struct BnFlavour {
   template <int NV>
   static constexpr int streams() { return NV >= 4 ? 1 : 4 / NV; }
 
+  // Stores Σ_u a[u][v] and Σ_u b[u][v], added in stream order, at outA + v·W and outB + v·W.
+  template <int NV, int U>
+  static void store_stream_sums(const vec (&a)[U][NV], const vec (&b)[U][NV], float* outA, float* outB) {
+    for (int v = 0; v < NV; ++v) {
+      vec s = a[0][v], t = b[0][v];
+      for (int u = 1; u < U; ++u) {
+        s = V::add(s, a[u][v]);
+        t = V::add(t, b[u][v]);
+      }
+      V::store(outA + v * W, s);
+      V::store(outB + v * W, t);
+    }
+  }
+
   // ---------------------------------------------------------------- statistics
   struct Stats {
     const float* x;
@@ -91,15 +105,7 @@ struct BnFlavour {
           sd[0][v] = V::add(sd[0][v], e);
           sq[0][v] = V::fma(e, e, sq[0][v]);
         }
-      for (int v = 0; v < NV; ++v) {
-        vec a = sd[0][v], b = sq[0][v];
-        for (int u = 1; u < U; ++u) {
-          a = V::add(a, sd[u][v]);
-          b = V::add(b, sq[u][v]);
-        }
-        V::store(d + c + v * W, a);
-        V::store(q + c + v * W, b);
-      }
+      store_stream_sums<NV, U>(sd, sq, d + c, q + c);
     }
   };
 
@@ -216,15 +222,7 @@ struct BnFlavour {
       for (; r + U <= rows; r += U)
         for (int u = 0; u < U; ++u) add_row<NV>(r + u, c, mv, a[u], b[u]);
       for (; r < rows; ++r) add_row<NV>(r, c, mv, a[0], b[0]);
-      for (int v = 0; v < NV; ++v) {
-        vec s = a[0][v], t = b[0][v];
-        for (int u = 1; u < U; ++u) {
-          s = V::add(s, a[u][v]);
-          t = V::add(t, b[u][v]);
-        }
-        V::store(sdy + c + v * W, s);
-        V::store(sdyx + c + v * W, t);
-      }
+      store_stream_sums<NV, U>(a, b, sdy + c, sdyx + c);
     }
     template <int NV>
     void add_row(int64_t r, int64_t c, const vec* mv, vec* a, vec* b) const {
