@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "inference.h"
 #include "isa.h"
 #include "pool.h"
 
@@ -54,8 +55,7 @@ struct Layout {
   int cp;       // channels per pixel in the part planes (chunks·kc, zero-padded)
   int nj;       // blocks of 16 output channels
   long wp;      // padded width: output pixels are computed over it, the extra columns dropped
-  long mvalid;  // flattened output positions up to the last real pixel: (oh − 1)·wp + ow
-  long pairs;   // blocks of 32 positions (two tiles of 16 rows)
+  long pairs;   // blocks of 32 positions (two tiles of 16 rows) up to the last output pixel
   long pixels;  // pixels per part plane (padded image, plus zeros read by the last block)
 };
 
@@ -67,8 +67,8 @@ Layout layout(const ConvGeometry& g) {
   L.nj = g.cout / 16;
   const long hp = std::max<long>(g.oh - 1 + g.kh, g.pt + g.h);
   L.wp = std::max<long>(g.ow - 1 + g.kw, g.pl + g.w);
-  L.mvalid = (g.oh - 1) * L.wp + g.ow;
-  L.pairs = (L.mvalid + 31) / 32;
+  const long lastPosition = (g.oh - 1) * L.wp + g.ow;  // flattened, exclusive
+  L.pairs = (lastPosition + 31) / 32;
   L.pixels = std::max(hp * L.wp, L.pairs * 32 + (g.kh - 1) * L.wp + g.kw - 1);
   return L;
 }
@@ -262,42 +262,29 @@ void conv_image(const ConvGeometry& g, const Layout& L, const uint16_t* planes, 
 #pragma GCC pop_options
 #endif
 
-bool amx_enabled() {
-  if (isa() != Isa::kAvx512 || !tile_state_granted()) return false;
+namespace {
+
+// RTKD_NATIVE_AMX's first character ('0' off, '1' wherever it applies), or 0 when unset or empty.
+char amx_setting() {
   const char* env = std::getenv("RTKD_NATIVE_AMX");
-  return !(env && env[0] == '0');
+  return env ? env[0] : 0;
 }
 
+bool amx_runs_here() { return isa() == Isa::kAvx512 && tile_state_granted(); }
+
+}  // namespace
+
+bool amx_enabled() { return amx_runs_here() && amx_setting() != '0'; }
+
 bool amx_conv_applies(const ConvGeometry& g) {
-  if (!amx_enabled()) return false;
+  const char setting = amx_setting();
+  if (setting == '0' || !amx_runs_here()) return false;
   if (g.sh != 1 || g.sw != 1 || g.pt < 0 || g.pl < 0 || g.cout % 16 != 0 || g.kh * g.kw > 64) return false;
-  const char* env = std::getenv("RTKD_NATIVE_AMX");
-  if (env && env[0] == '1') return true;
+  if (setting == '1') return true;
   // The measured rule (README): from 16 input channels, and outputs at least 16 pixels wide (the
   // padded columns computed and dropped stay under 1/8; 8×8 maps lose to the AVX-512 kernels).
   return g.cin >= 16 && g.ow >= 16;
 }
-
-namespace {
-
-// One output row (`count` pixels) from the padded-width result, through the epilogue.
-void finish_row(const float* from, float* to, long count, int cout, const ConvEpilogue& e, const float* residual) {
-  if (!e.bias && !residual && !e.relu) {
-    std::memcpy(to, from, sizeof(float) * count * cout);
-    return;
-  }
-  for (long p = 0; p < count; ++p)
-    for (int c = 0; c < cout; ++c) {
-      const long i = p * cout + c;
-      float v = from[i];
-      if (e.bias) v = v + e.bias[c];
-      if (residual) v = v + residual[i];
-      if (e.relu) v = v < 0.f ? 0.f : v;
-      to[i] = v;
-    }
-}
-
-}  // namespace
 
 void amx_conv(const ConvGeometry& g, const float* x, const FilterView& w, float* y, const ConvEpilogue& epilogue) {
   const Layout L = layout(g);
@@ -316,10 +303,14 @@ void amx_conv(const ConvGeometry& g, const float* x, const FilterView& w, float*
       float* out = aligned_floats(outBuffer, static_cast<size_t>(L.pairs) * 32 * g.cout);
       const char* next = n + 1 < last ? reinterpret_cast<const char*>(x + (n + 1) * inSize) : nullptr;
       conv_image(g, L, planes, filter, out, next, inSize * static_cast<long>(sizeof(float)));
-      // The rows of the padded width that are output pixels (read long after the tile stores).
+      // The rows of the padded width that are output pixels (read long after the tile stores),
+      // then conv2d_bias_act's epilogue on them while they are in cache.
       for (long oy = 0; oy < g.oh; ++oy) {
-        const long at = n * outSize + oy * g.ow * g.cout;
-        finish_row(out + oy * L.wp * g.cout, y + at, g.ow, g.cout, epilogue, epilogue.residual ? epilogue.residual + at : nullptr);
+        std::memcpy(y + n * outSize + oy * g.ow * g.cout, out + oy * L.wp * g.cout, sizeof(float) * g.ow * g.cout);
+        if (epilogue.bias || epilogue.residual || epilogue.relu) {
+          const int64_t row = (n * g.oh + oy) * g.ow;
+          conv_epilogue_rows(y, epilogue.bias, epilogue.residual, row, row + g.ow, g.cout, epilogue.relu);
+        }
       }
     }
   });

@@ -23,11 +23,12 @@ namespace rtkd {
 bool amx_enabled();
 
 // Whether conv2d_forward runs `g` on AMX (amx_enabled() and the fixed rule of amx.cc: stride 1,
-// output channels a multiple of 16, enough work; RTKD_NATIVE_AMX=1 drops the size part).
+// output channels a multiple of 16, at least 16 input channels and a 16-pixel-wide output;
+// RTKD_NATIVE_AMX=1 drops the last two).
 bool amx_conv_applies(const ConvGeometry& g);
 
-// What amx_conv applies to each output on its way out, in this order (conv2d_bias_act's epilogue:
-// the same float32 adds and compare, so the same bits as a separate pass).
+// What amx_conv applies to each output on its way out: conv2d_bias_act's epilogue
+// (conv_epilogue_rows, inference.h), so the same bits as a separate pass.
 struct ConvEpilogue {
   const float* bias = nullptr;      // [cout]
   const float* residual = nullptr;  // shaped like y

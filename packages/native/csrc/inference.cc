@@ -40,6 +40,10 @@ EpilogueFn pick(bool bias, bool residual, bool relu) {
 
 }  // namespace
 
+void conv_epilogue_rows(float* y, const float* bias, const float* residual, int64_t r0, int64_t r1, int64_t C, bool relu) {
+  pick(bias != nullptr, residual != nullptr, relu)(y, bias, residual, r0, r1, C);
+}
+
 void conv2d_bias_act(const ConvGeometry& g, const float* x, const float* w, const float* bias, const float* residual, float* y, bool relu) {
   if (amx_conv_applies(g)) return amx_conv(g, x, plain_filter(g, w), y, {bias, residual, relu});
   conv2d_forward(g, x, w, y);

@@ -1,6 +1,8 @@
 // Inference kernels of @rtkd/native: the convolution of a frozen network (BatchNorm already folded
 // into its filter and bias) with its bias, residual add and ReLU applied in the same call.
 #pragma once
+#include <cstdint>
+
 #include "kernels.h"
 
 namespace rtkd {
@@ -10,5 +12,8 @@ namespace rtkd {
 // step is rounded to float32 in that order, so y has the bits of the separate Conv2D, Add, Add and
 // Relu kernels, for any thread count.
 void conv2d_bias_act(const ConvGeometry& g, const float* x, const float* w, const float* bias, const float* residual, float* y, bool relu);
+
+// conv2d_bias_act's epilogue, in place, on rows [r0, r1) of y ([rows, C]; residual indexed alike).
+void conv_epilogue_rows(float* y, const float* bias, const float* residual, int64_t r0, int64_t r1, int64_t C, bool relu);
 
 }  // namespace rtkd
