@@ -69,6 +69,16 @@ inline void forward_tile(const float* a, long lda, const long* tapOffsets, int t
     for (int j = 0; j < NV; ++j) V::store(c + i * ldc + V::W * j, acc[i][j]);
 }
 
+// forward_tile with R = rows (1 ≤ rows ≤ MR) chosen at compile time, so a row's last, partial
+// tile computes only its own pixels (each output's sum runs in the same order: the same bits).
+template <class V, int R, int NV>
+inline void forward_rows(int rows, const float* a, long lda, const long* tapOffsets, int taps, int cin, const float* bp, float* c, long ldc) {
+  if constexpr (R > 1) {
+    if (rows < R) return forward_rows<V, R - 1, NV>(rows, a, lda, tapOffsets, taps, cin, bp, c, ldc);
+  }
+  forward_tile<V, R, NV>(a, lda, tapOffsets, taps, cin, bp, c, ldc);
+}
+
 inline void tap_offsets(const ConvGeometry& g, int paddedWidth, long* offsets) {
   for (int ky = 0; ky < g.kh; ++ky)
     for (int kx = 0; kx < g.kw; ++kx) offsets[ky * g.kw + kx] = (static_cast<long>(ky) * paddedWidth + kx) * g.cin;
@@ -91,11 +101,11 @@ void forward_image(const ConvGeometry& g, const float* padded, int paddedWidth, 
       for (int c0 = 0; c0 < g.cout; c0 += NR) {
         const int cols = g.cout - c0 < NR ? g.cout - c0 : NR;
         const float* bp = panels + (c0 / NR) * K * NR;
-        if (rows == MR && cols == NR) {
-          forward_tile<V, MR, NV>(a, lda, offsets, taps, g.cin, bp, out + c0, g.cout);
+        if (cols == NR) {
+          forward_rows<V, MR, NV>(rows, a, lda, offsets, taps, g.cin, bp, out + c0, g.cout);
           continue;
         }
-        forward_tile<V, MR, NV>(a, lda, offsets, taps, g.cin, bp, tile, NR);
+        forward_rows<V, MR, NV>(rows, a, lda, offsets, taps, g.cin, bp, tile, NR);
         for (int r = 0; r < rows; ++r)
           for (int q = 0; q < cols; ++q) out[static_cast<long>(r) * g.cout + c0 + q] = tile[r * NR + q];
       }

@@ -158,10 +158,18 @@ PaddedSize padded_size(const ConvGeometry& g) {
 const float* pad_image(const ConvGeometry& g, const PaddedSize& p, const float* img) {
   const long size = static_cast<long>(p.height) * p.width * g.cin + direct_slack(g);
   float* out = grow(padBuffer, size);
-  std::memset(out, 0, size * sizeof(float));
-  const long rowFloats = static_cast<long>(g.w) * g.cin;
-  for (int iy = 0; iy < g.h; ++iy)
-    std::memcpy(out + (static_cast<long>(iy + g.pt) * p.width + g.pl) * g.cin, img + iy * rowFloats, rowFloats * sizeof(float));
+  // Zero only what the image does not cover: the rows above, each row's margins, the rows below.
+  const long rowFloats = static_cast<long>(g.w) * g.cin, paddedRow = static_cast<long>(p.width) * g.cin;
+  const long left = static_cast<long>(g.pl) * g.cin, right = paddedRow - left - rowFloats;
+  std::memset(out, 0, g.pt * paddedRow * sizeof(float));
+  for (int iy = 0; iy < g.h; ++iy) {
+    float* row = out + (iy + g.pt) * paddedRow;
+    std::memset(row, 0, left * sizeof(float));
+    std::memcpy(row + left, img + iy * rowFloats, rowFloats * sizeof(float));
+    std::memset(row + left + rowFloats, 0, right * sizeof(float));
+  }
+  const long below = (g.pt + g.h) * paddedRow;
+  std::memset(out + below, 0, (size - below) * sizeof(float));
   return out;
 }
 
