@@ -40,6 +40,25 @@ describe('BatchNorm', () => {
     bn.dispose();
   });
 
+  it('adds a residual before the ReLU, in training and eval mode, and rejects one of another shape', () => {
+    const rng = new Rng(4);
+    const shape = [2, 3, 3, 4];
+    const x = tf.tensor(rng.normalArray(72, 0.5, 2), shape);
+    const r = tf.tensor(rng.normalArray(72), shape);
+    const bn = new BatchNorm(4);
+    bn.runningMean.assign(tf.tensor([0.5, -0.5, 1, 0]));
+    for (const training of [true, false]) {
+      const got = bn.apply(x, training, { residual: r, relu: true }).dataSync();
+      const plain = bn.apply(x, training).dataSync();
+      const rv = r.dataSync();
+      const want = Array.from(plain, (v, i) => Math.max(0, Math.fround(v + rv[i]!)));
+      expect(Array.from(got), `training ${training}`).toEqual(want);
+      expect(got.some((v) => v === 0) && got.some((v) => v > 0)).toBe(true);
+    }
+    expect(() => bn.apply(x, true, { residual: tf.zeros([2, 3, 3, 1]) })).toThrow(/residual shape \[2,3,3,1\] differs from x \[2,3,3,4\]/);
+    bn.dispose();
+  });
+
   it('uses running statistics in eval mode', () => {
     const bn = new BatchNorm(2);
     bn.runningMean.assign(tf.tensor([1, -1]));

@@ -82,6 +82,12 @@ export interface BatchNormOptions {
 export interface BatchNormApplyOptions {
   /** Apply a ReLU to the result (fused into the BatchNorm kernel where the backend can). Default false. */
   relu?: boolean;
+  /**
+   * Added to the normalised result before the ReLU (a residual block's shortcut; `x`'s shape):
+   * in the same training-mode kernel pass where the backend can, else as `tf.add`, with the same
+   * values either way.
+   */
+  residual?: tf.Tensor;
 }
 
 /**
@@ -111,35 +117,49 @@ export class BatchNorm extends Module {
 
   /**
    * Normalises `x`; in training also updates the running statistics (outside the gradient).
-   * `{ relu: true }` returns `relu(bn(x))`, in the same kernel pass when the backend has the fused
-   * kernels (@rtkd/native), else as `tf.relu` of the result: the same values either way.
+   * `{ relu: true }` returns `relu(bn(x))` and `{ residual }` `bn(x) + residual` (then the ReLU), in
+   * the same kernel pass when the backend has the fused kernels (@rtkd/native), else as `tf.add`
+   * and `tf.relu` of the result: the same values either way.
    */
   apply<T extends tf.Tensor>(x: T, training: boolean, options: BatchNormApplyOptions = {}): T {
-    const relu = options.relu ?? false;
-    const y = training ? this.applyTraining(x, relu) : this.applyEval(x, relu);
-    return y.fused || !relu ? y.value : tf.relu(y.value);
+    const { relu = false, residual } = options;
+    if (residual && !tf.util.arraysEqual(residual.shape, x.shape)) {
+      throw new Error(`BatchNorm.apply: residual shape [${residual.shape}] differs from x [${x.shape}]`);
+    }
+    if (training) {
+      const fused = this.applyFusedTraining(x, relu, residual);
+      if (fused) return fused;
+    }
+    // Eval, or a backend without the fused training kernel: the residual is its own Add.
+    const fuseRelu = relu && !residual;
+    const y = training ? { value: this.applyCompositeTraining(x), reluApplied: false } : this.applyEval(x, fuseRelu);
+    const sum = residual ? (tf.add(y.value, residual) as T) : y.value;
+    return relu && !y.reluApplied ? tf.relu(sum) : sum;
   }
 
-  private applyEval<T extends tf.Tensor>(x: T, relu: boolean): { value: T; fused: boolean } {
+  private applyEval<T extends tf.Tensor>(x: T, relu: boolean): { value: T; reluApplied: boolean } {
     const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight);
     // One fused pass x·scale + (β − μ·scale) when the backend has it (@rtkd/native).
     const fused = fusedChannelAffine(x, scale, tf.sub(this.bias, tf.mul(this.runningMean, scale)), relu);
-    if (fused) return { value: fused, fused: true };
-    return { value: tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T, fused: false };
+    if (fused) return { value: fused, reluApplied: relu };
+    return { value: tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.bias) as T, reluApplied: false };
   }
 
-  private applyTraining<T extends tf.Tensor>(x: T, relu: boolean): { value: T; fused: boolean } {
-    const count = x.size / x.shape[x.rank - 1]!;
-    const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps, relu);
-    if (fused) {
-      this.updateRunningStats(fused.mean, fused.variance, count);
-      return { value: fused.y, fused: true };
-    }
+  /** The whole training-mode map (normalise, + residual, ReLU) in one kernel, when the backend has it. */
+  private applyFusedTraining<T extends tf.Tensor>(x: T, relu: boolean, residual: tf.Tensor | undefined): T | undefined {
+    const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps, relu, residual);
+    if (!fused) return undefined;
+    this.updateRunningStats(fused.mean, fused.variance, x.size / x.shape[x.rank - 1]!);
+    return fused.y;
+  }
+
+  /** Training-mode normalisation from tfjs ops (backends without the fused kernel). */
+  private applyCompositeTraining<T extends tf.Tensor>(x: T): T {
     const axes = [...Array(x.rank - 1).keys()];
     const { mean, variance } = tf.moments(x, axes);
-    this.updateRunningStats(mean, variance, count);
+    this.updateRunningStats(mean, variance, x.size / x.shape[x.rank - 1]!);
     const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
-    return { value: tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T, fused: false };
+    return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T;
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, count: number): void {

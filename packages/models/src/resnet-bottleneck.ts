@@ -6,7 +6,7 @@ import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool } from './layers.js';
 import { Network } from './network.js';
 import { Downsample } from './resnet.js';
-import { runResidualStages } from './residual-stages.js';
+import { type ResidualOutput, runResidualStages } from './residual-stages.js';
 import type { NetworkOutput } from './taps.js';
 import { BOTTLENECK_EXPANSION, BOTTLENECK_PLANES, type BottleneckResNetSpec } from './zoo-specs.js';
 
@@ -32,12 +32,17 @@ class Bottleneck extends Module {
     this.shortcut = stride !== 1 || inChannels !== out ? this.addModule('shortcut', new Downsample(inChannels, out, stride, rng.fork('shortcut'))) : undefined;
   }
 
-  /** Returns the block output (after the final ReLU) and the sum before it. */
-  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; preact: tf.Tensor4D } {
+  /**
+   * Returns the block output (after the final ReLU) and, when `withPreact`, the sum before it;
+   * without it, bn3, the shortcut's add and the ReLU run as one fused op.
+   */
+  apply(x: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
     let h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
     h = this.bn2.apply(this.conv2.apply(h), training, { relu: true });
-    h = this.bn3.apply(this.conv3.apply(h), training);
-    const preact = tf.add(h, this.shortcut ? this.shortcut.apply(x, training) : x) as tf.Tensor4D;
+    h = this.conv3.apply(h);
+    const shortcut = this.shortcut ? this.shortcut.apply(x, training) : x;
+    if (!withPreact) return { out: this.bn3.apply(h, training, { residual: shortcut, relu: true }) };
+    const preact = this.bn3.apply(h, training, { residual: shortcut });
     return { out: tf.relu(preact), preact };
   }
 }
@@ -73,7 +78,7 @@ export class BottleneckResNet extends Network {
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
     const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h) => block.apply(h, training));
+    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h, last) => block.apply(h, training, last));
     const pool = globalAvgPool(out);
     return { logits: this.linear.apply(pool) as tf.Tensor2D, features: { stem, ...taps, pool } };
   }

@@ -4,7 +4,7 @@ import { ModuleList } from './containers.js';
 import { applyConv, type FoldedConv, foldConv } from './fold.js';
 import type { InferenceGraph } from './frozen.js';
 import { Network } from './network.js';
-import { runResidualStages } from './residual-stages.js';
+import { type ResidualOutput, runResidualStages } from './residual-stages.js';
 import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
 
@@ -47,12 +47,16 @@ class ResNetBlock extends Module {
       : undefined;
   }
 
-  /** Returns the block output (after the final ReLU) and the residual sum before it. */
-  apply(x: tf.Tensor4D, training: boolean): { out: tf.Tensor4D; preact: tf.Tensor4D } {
+  /**
+   * Returns the block output (after the final ReLU) and, when `withPreact`, the residual sum
+   * before it; without it, bn2, the shortcut's add and the ReLU run as one fused op.
+   */
+  apply(x: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
     const h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const residual = this.bn2.apply(this.conv2.apply(h), training);
+    const residual = this.conv2.apply(h);
     const shortcut = this.downsample ? this.downsample.apply(x, training) : x;
-    const preact = tf.add(residual, shortcut) as tf.Tensor4D;
+    if (!withPreact) return { out: this.bn2.apply(residual, training, { residual: shortcut, relu: true }) };
+    const preact = this.bn2.apply(residual, training, { residual: shortcut });
     return { out: tf.relu(preact), preact };
   }
 }
@@ -88,7 +92,7 @@ export class ResNet extends Network {
 
   protected run(x: tf.Tensor4D, training: boolean): NetworkOutput {
     const stem = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h) => block.apply(h, training));
+    const { out, ...taps } = runResidualStages(stem, this.stages.map((stage) => stage.items), (block, h, last) => block.apply(h, training, last));
     const pool = tf.mean(out, [1, 2]) as tf.Tensor2D;
     const logits = this.fc.apply(pool) as tf.Tensor2D;
     return { logits, features: { stem, ...taps, pool } };

@@ -43,13 +43,22 @@ struct Args {
   napi_env env;
   std::vector<napi_value> v;
   bool ok = true;
-  Args(napi_env e, napi_callback_info info, size_t n) : env(e), v(n) {
+  // n arguments, the last n − required of them optional (undefined when not passed).
+  Args(napi_env e, napi_callback_info info, size_t n, size_t required) : env(e), v(n) {
     size_t argc = n;
     napi_get_cb_info(e, info, &argc, v.data(), nullptr, nullptr);
-    if (argc < n) {
+    if (argc < required) {
       ok = false;
-      fail(e, "rtkd native: expected " + std::to_string(n) + " arguments, got " + std::to_string(argc));
+      fail(e, "rtkd native: expected " + std::to_string(required) + " arguments, got " + std::to_string(argc));
     }
+  }
+  Args(napi_env e, napi_callback_info info, size_t n) : Args(e, info, n, n) {}
+  // A Float32Array, or null when argument i is null or undefined.
+  float* optional_f32(size_t i, size_t* length) {
+    if (!ok) return nullptr;
+    napi_valuetype type;
+    napi_typeof(env, v[i], &type);
+    return type == napi_null || type == napi_undefined ? nullptr : f32(i, length);
   }
   float* f32(size_t i, size_t* length = nullptr) {
     if (!ok) return nullptr;
@@ -205,34 +214,37 @@ napi_value AddN(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// (x, gamma, beta, y, mean, var, invstd, channels, eps, relu)
+// (x, gamma, beta, y, mean, var, invstd, channels, eps, relu, residual?: Float32Array | null)
 napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
-  Args a(env, info, 10);
-  size_t n = 0;
-  float *x = a.f32(0, &n), *gamma = a.f32(1), *beta = a.f32(2), *y = a.f32(3), *mean = a.f32(4), *var = a.f32(5), *invstd = a.f32(6);
+  Args a(env, info, 11, 10);
+  size_t n = 0, yLen = 0, resLen = 0;
+  float *x = a.f32(0, &n), *gamma = a.f32(1), *beta = a.f32(2), *y = a.f32(3, &yLen), *mean = a.f32(4), *var = a.f32(5), *invstd = a.f32(6);
   int64_t c = a.num(7);
   double eps = 0;
   if (a.ok) napi_get_value_double(env, a.v[8], &eps);
-  if (a.ok && (c < 1 || n % size_t(c) != 0)) { fail(env, "rtkd native: batchNormTrain: bad channel count"); return nullptr; }
   const int64_t relu = a.num(9);
-  if (a.ok) rtkd::batch_norm_train(x, gamma, beta, y, mean, var, invstd, int64_t(n) / c, c, float(eps), relu != 0);
+  const float* residual = a.optional_f32(10, &resLen);
+  if (a.ok && (c < 1 || n % size_t(c) != 0 || yLen != n || (residual && resLen != n))) {
+    fail(env, "rtkd native: batchNormTrain: bad channel count or sizes");
+    return nullptr;
+  }
+  if (a.ok) rtkd::batch_norm_train(x, gamma, beta, residual, y, mean, var, invstd, int64_t(n) / c, c, float(eps), relu != 0);
   return nullptr;
 }
 
-// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels, reluY: Float32Array | null)
+// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels, reluY: Float32Array | null, gOut?: Float32Array | null)
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info, 10);
-  size_t n = 0, dyLen = 0, yLen = 0;
-  float *dy = a.f32(0, &dyLen), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5), *dgamma = a.f32(6), *dbeta = a.f32(7);
+  Args a(env, info, 11, 10);
+  size_t n = 0, dyLen = 0, dxLen = 0, yLen = 0, gLen = 0;
+  float *dy = a.f32(0, &dyLen), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5, &dxLen), *dgamma = a.f32(6), *dbeta = a.f32(7);
   int64_t c = a.num(8);
-  float* reluY = nullptr;
-  if (a.ok) {
-    napi_valuetype type;
-    napi_typeof(env, a.v[9], &type);
-    if (type != napi_null && type != napi_undefined) reluY = a.f32(9, &yLen);
+  float* reluY = a.optional_f32(9, &yLen);
+  float* gOut = a.optional_f32(10, &gLen);
+  if (a.ok && (c < 1 || n % size_t(c) != 0 || dyLen != n || dxLen != n || (reluY && yLen != n) || (gOut && gLen != n))) {
+    fail(env, "rtkd native: batchNormTrainGrad: bad channel count or sizes");
+    return nullptr;
   }
-  if (a.ok && (c < 1 || n % size_t(c) != 0 || dyLen != n || (reluY && yLen != n))) { fail(env, "rtkd native: batchNormTrainGrad: bad channel count or sizes"); return nullptr; }
-  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, reluY, dx, dgamma, dbeta, int64_t(n) / c, c);
+  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, reluY, dx, dgamma, dbeta, gOut, int64_t(n) / c, c);
   return nullptr;
 }
 
@@ -291,12 +303,8 @@ napi_value Conv2DBiasAct(napi_env env, napi_callback_info info) {
   size_t yLen = 0, biasLen = 0, resLen = 0;
   const float *x = a.f32(0), *w = a.f32(1);
   float* y = a.f32(4, &yLen);
-  const float *bias = nullptr, *residual = nullptr;
-  for (size_t i : {2, 3}) {
-    napi_valuetype type;
-    if (!a.ok || napi_typeof(env, a.v[i], &type) != napi_ok || type == napi_null || type == napi_undefined) continue;
-    (i == 2 ? bias : residual) = a.f32(i, i == 2 ? &biasLen : &resLen);
-  }
+  const float* bias = a.optional_f32(2, &biasLen);
+  const float* residual = a.optional_f32(3, &resLen);
   const int64_t relu = a.num(6);
   if (!a.ok || !geometry(a, 5, g)) return nullptr;
   const size_t outSize = size_t(g.n) * g.oh * g.ow * g.cout;

@@ -11,14 +11,16 @@ struct BnKernels {
   // Statistics of one chunk, per channel: m = the chunk's mean (float sum ÷ rows), and about that
   // mean d = Σ(x − m) and q = Σ(x − m)², the second read served from cache.
   void (*stats)(const float* x, int64_t rows, int64_t C, float* m, float* d, float* q);
-  // y = (x − mean)·scale + beta (then max(0, y), NaN kept, when relu).
-  void (*normalize)(const float* x, const float* mean, const float* scale, const float* beta, float* y, int64_t rows, int64_t C, bool relu);
+  // y = (x − mean)·scale + beta [+ residual when not null] (then max(0, y), NaN kept, when relu),
+  // each step rounded as the separate kernels round it.
+  void (*normalize)(const float* x, const float* mean, const float* scale, const float* beta, const float* residual, float* y, int64_t rows, int64_t C,
+                    bool relu);
   // Per channel over the chunk: sdy = Σ g and sdyx = Σ g·(x − mean), g = dy·step(y) when y is
   // given (tfjs's Relu gradient: NaN where y is NaN), else dy.
   void (*grad_sums)(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx);
-  // dx = k·((g − a) − (x − mean)·b), g as in grad_sums.
+  // dx = k·((g − a) − (x − mean)·b), g as in grad_sums; g itself is stored at g_out when not null.
   void (*grad_dx)(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                  int64_t rows, int64_t C);
+                  float* g_out, int64_t rows, int64_t C);
   // y = x·scale + shift (then max(0, y) when relu).
   void (*affine)(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t C, bool relu);
 };

@@ -127,9 +127,9 @@ struct BnFlavour {
   }
 
   // ---------------------------------------------------------------- normalise / affine
-  template <bool Relu, bool Centre>
-  struct Map {  // y = (x [− mean])·scale + shift
-    const float *x, *mean, *scale, *shift;
+  template <bool Relu, bool Centre, bool Residual>
+  struct Map {  // y = (x [− mean])·scale + shift [+ residual]
+    const float *x, *mean, *scale, *shift, *residual;
     float* y;
     int64_t rows, C;
     template <int NV>
@@ -147,6 +147,7 @@ struct BnFlavour {
           vec t = V::load(p + v * W);
           if (Centre) t = V::sub(t, mv[v]);
           t = V::fma(t, sv[v], bv[v]);
+          if (Residual) t = V::add(t, V::load(residual + r * C + c + v * W));
           if (Relu) t = V::relu(t);
           V::store(o + v * W, t);
         }
@@ -157,9 +158,9 @@ struct BnFlavour {
   // The maps keep the per-channel constants of one group in registers when a group covers all
   // channels; with more channels they walk each row once and load the constants from L1 (the same
   // operations per element, so the same bits), not a strided pass per group.
-  template <bool Relu, bool Centre>
-  static void map(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
-    if (C <= V::MaxNV * W) return map_block<Relu, Centre>(x, mean, scale, shift, y, rows, C);
+  template <bool Relu, bool Centre, bool Residual>
+  static void map(const float* x, const float* mean, const float* scale, const float* shift, const float* residual, float* y, int64_t rows, int64_t C) {
+    if (C <= V::MaxNV * W) return map_block<Relu, Centre, Residual>(x, mean, scale, shift, residual, y, rows, C);
     const int64_t vc = C / W * W;
     for (int64_t r = 0; r < rows; ++r) {
       const float* p = x + r * C;
@@ -168,39 +169,44 @@ struct BnFlavour {
         vec t = V::load(p + c);
         if (Centre) t = V::sub(t, V::load(mean + c));
         t = V::fma(t, V::load(scale + c), V::load(shift + c));
+        if (Residual) t = V::add(t, V::load(residual + r * C + c));
         if (Relu) t = V::relu(t);
         V::store(o + c, t);
       }
-      for (int64_t c = vc; c < C; ++c) {
-        float t = p[c];
-        if (Centre) t -= mean[c];
-        t = t * scale[c] + shift[c];
-        if (Relu) t = t < 0.f ? 0.f : t;
-        o[c] = t;
-      }
+      for (int64_t c = vc; c < C; ++c) o[c] = map_scalar<Relu, Centre, Residual>(x, mean, scale, shift, residual, r * C + c, c);
     }
   }
 
-  template <bool Relu, bool Centre>
-  static void map_block(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t rows, int64_t C) {
-    for (int64_t c = for_groups(C, Map<Relu, Centre>{x, mean, scale, shift, y, rows, C}); c < C; ++c)
-      for (int64_t r = 0; r < rows; ++r) {
-        float t = x[r * C + c];
-        if (Centre) t -= mean[c];
-        t = t * scale[c] + shift[c];
-        if (Relu) t = t < 0.f ? 0.f : t;
-        y[r * C + c] = t;
-      }
+  template <bool Relu, bool Centre, bool Residual>
+  static float map_scalar(const float* x, const float* mean, const float* scale, const float* shift, const float* residual, int64_t o, int64_t c) {
+    float t = x[o];
+    if (Centre) t -= mean[c];
+    t = t * scale[c] + shift[c];
+    if (Residual) t += residual[o];
+    return Relu && t < 0.f ? 0.f : t;
   }
 
-  static void normalize(const float* x, const float* mean, const float* scale, const float* beta, float* y, int64_t rows, int64_t C, bool relu) {
-    if (relu) map<true, true>(x, mean, scale, beta, y, rows, C);
-    else map<false, true>(x, mean, scale, beta, y, rows, C);
+  template <bool Relu, bool Centre, bool Residual>
+  static void map_block(const float* x, const float* mean, const float* scale, const float* shift, const float* residual, float* y, int64_t rows,
+                        int64_t C) {
+    for (int64_t c = for_groups(C, Map<Relu, Centre, Residual>{x, mean, scale, shift, residual, y, rows, C}); c < C; ++c)
+      for (int64_t r = 0; r < rows; ++r) y[r * C + c] = map_scalar<Relu, Centre, Residual>(x, mean, scale, shift, residual, r * C + c, c);
+  }
+
+  static void normalize(const float* x, const float* mean, const float* scale, const float* beta, const float* residual, float* y, int64_t rows,
+                        int64_t C, bool relu) {
+    if (residual == nullptr) {
+      if (relu) map<true, true, false>(x, mean, scale, beta, nullptr, y, rows, C);
+      else map<false, true, false>(x, mean, scale, beta, nullptr, y, rows, C);
+    } else {
+      if (relu) map<true, true, true>(x, mean, scale, beta, residual, y, rows, C);
+      else map<false, true, true>(x, mean, scale, beta, residual, y, rows, C);
+    }
   }
 
   static void affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t C, bool relu) {
-    if (relu) map<true, false>(x, nullptr, scale, shift, y, rows, C);
-    else map<false, false>(x, nullptr, scale, shift, y, rows, C);
+    if (relu) map<true, false, false>(x, nullptr, scale, shift, nullptr, y, rows, C);
+    else map<false, false, false>(x, nullptr, scale, shift, nullptr, y, rows, C);
   }
 
   // ---------------------------------------------------------------- gradient
@@ -255,10 +261,10 @@ struct BnFlavour {
     else grad_sums_with<false>(dy, x, y, mean, rows, C, sdy, sdyx);
   }
 
-  template <bool Relu>
+  template <bool Relu, bool StoreG>
   struct GradDx {
     const float *dy, *x, *y, *mean, *k, *a, *b;
-    float* dx;
+    float *dx, *gOut;
     int64_t rows, C;
     template <int NV>
     void run(int64_t c) const {
@@ -274,6 +280,7 @@ struct BnFlavour {
         for (int v = 0; v < NV; ++v) {
           vec g = V::load(dy + o + v * W);
           if (Relu) g = V::relu_grad(g, V::load(y + o + v * W));
+          if (StoreG) V::store(gOut + o + v * W, g);
           const vec t = V::fnma(V::sub(V::load(x + o + v * W), mv[v]), bv[v], V::sub(g, av[v]));
           V::store(dx + o + v * W, V::mul(kv[v], t));
         }
@@ -281,41 +288,45 @@ struct BnFlavour {
     }
   };
 
-  template <bool Relu>
+  template <bool Relu, bool StoreG>
   static void grad_dx_with(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                           int64_t rows, int64_t C) {
-    if (C <= V::MaxNV * W) return grad_dx_block<Relu>(dy, x, y, mean, k, a, b, dx, rows, C);
+                           float* gOut, int64_t rows, int64_t C) {
+    if (C <= V::MaxNV * W) return grad_dx_block<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
     const int64_t vc = C / W * W;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t o = r * C;
       for (int64_t c = 0; c < vc; c += W) {
         vec g = V::load(dy + o + c);
         if (Relu) g = V::relu_grad(g, V::load(y + o + c));
+        if (StoreG) V::store(gOut + o + c, g);
         const vec t = V::fnma(V::sub(V::load(x + o + c), V::load(mean + c)), V::load(b + c), V::sub(g, V::load(a + c)));
         V::store(dx + o + c, V::mul(V::load(k + c), t));
       }
-      for (int64_t c = vc; c < C; ++c) {
-        const float g = Relu ? step_scalar(dy[o + c], y[o + c]) : dy[o + c];
-        dx[o + c] = k[c] * ((g - a[c]) - (x[o + c] - mean[c]) * b[c]);
-      }
+      for (int64_t c = vc; c < C; ++c) grad_dx_scalar<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, o + c, c);
     }
   }
 
-  template <bool Relu>
+  template <bool Relu, bool StoreG>
+  static void grad_dx_scalar(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
+                             float* gOut, int64_t o, int64_t c) {
+    const float g = Relu ? step_scalar(dy[o], y[o]) : dy[o];
+    if (StoreG) gOut[o] = g;
+    dx[o] = k[c] * ((g - a[c]) - (x[o] - mean[c]) * b[c]);
+  }
+
+  template <bool Relu, bool StoreG>
   static void grad_dx_block(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                            int64_t rows, int64_t C) {
-    for (int64_t c = for_groups(C, GradDx<Relu>{dy, x, y, mean, k, a, b, dx, rows, C}); c < C; ++c)
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t o = r * C + c;
-        const float g = Relu ? step_scalar(dy[o], y[o]) : dy[o];
-        dx[o] = k[c] * ((g - a[c]) - (x[o] - mean[c]) * b[c]);
-      }
+                            float* gOut, int64_t rows, int64_t C) {
+    for (int64_t c = for_groups(C, GradDx<Relu, StoreG>{dy, x, y, mean, k, a, b, dx, gOut, rows, C}); c < C; ++c)
+      for (int64_t r = 0; r < rows; ++r) grad_dx_scalar<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, r * C + c, c);
   }
 
   static void grad_dx(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                      int64_t rows, int64_t C) {
-    if (y != nullptr) grad_dx_with<true>(dy, x, y, mean, k, a, b, dx, rows, C);
-    else grad_dx_with<false>(dy, x, y, mean, k, a, b, dx, rows, C);
+                      float* gOut, int64_t rows, int64_t C) {
+    if (y == nullptr && gOut == nullptr) grad_dx_with<false, false>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
+    else if (y == nullptr) grad_dx_with<false, true>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
+    else if (gOut == nullptr) grad_dx_with<true, false>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
+    else grad_dx_with<true, true>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
   }
 
   static const BnKernels& kernels() {

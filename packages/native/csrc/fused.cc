@@ -241,9 +241,9 @@ void combine_statistics(const std::vector<float>& part, int64_t per, int64_t row
 
 }  // namespace
 
-void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
-                      int64_t rows, int64_t channels, float eps, bool relu) {
-  if (use_legacy()) return legacy::batch_norm_train(x, gamma, beta, y, mean, var, invstd, rows, channels, eps, relu);
+void batch_norm_train(const float* x, const float* gamma, const float* beta, const float* residual, float* y, float* mean, float* var,
+                      float* invstd, int64_t rows, int64_t channels, float eps, bool relu) {
+  if (use_legacy() && residual == nullptr) return legacy::batch_norm_train(x, gamma, beta, y, mean, var, invstd, rows, channels, eps, relu);
   const int64_t C = channels;
   const BnKernels& k = bn();
   // Per chunk i of n_i rows: its float mean m_i and, about m_i, D_i = Σ(x − m_i), Q_i = Σ(x − m_i)².
@@ -267,13 +267,13 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, flo
     scale[c] = invstd[c] * gamma[c];
   }
   for_pieces(rows, rows_per(32768, C), [&](int64_t, int64_t r0, int64_t n) {
-    k.normalize(x + r0 * C, mean, scale.data(), beta, y + r0 * C, n, C, relu);
+    k.normalize(x + r0 * C, mean, scale.data(), beta, residual ? residual + r0 * C : nullptr, y + r0 * C, n, C, relu);
   });
 }
 
 void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
-  if (use_legacy()) return legacy::batch_norm_train_grad(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
+                           const float* relu_y, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows, int64_t channels) {
+  if (use_legacy() && g_out == nullptr) return legacy::batch_norm_train_grad(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
   const int64_t C = channels;
   const BnKernels& kern = bn();
   const int64_t per = rows_per(16384, C);
@@ -303,7 +303,8 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
     b[c] = static_cast<float>(is * is * sdyx[c] / n);
   }
   for_pieces(rows, rows_per(32768, C), [&](int64_t, int64_t r0, int64_t n) {
-    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, k.data(), a.data(), b.data(), dx + r0 * C, n, C);
+    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, k.data(), a.data(), b.data(), dx + r0 * C,
+                  g_out ? g_out + r0 * C : nullptr, n, C);
   });
 }
 

@@ -10,14 +10,17 @@ namespace rtkd {
 // y = (x - mean) * (invstd * gamma) + beta, with the batch mean and biased variance per channel
 // (corrected two-pass sums per chunk, one read of x from memory; see fused.cc);
 // invstd = 1 / sqrt(var + eps). RTKD_NATIVE_BN=legacy runs the previous kernels (A/B runs).
-// relu: y = max(y, 0) in the same pass (NaN stays NaN, as tfjs's Relu).
-void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
-                      int64_t rows, int64_t channels, float eps, bool relu);
+// residual (or null): y += residual, as a separate Add would (a residual block's shortcut; the
+// previous kernels apply it with the current ones). relu: y = max(y, 0) in the same pass (NaN
+// stays NaN, as tfjs's Relu).
+void batch_norm_train(const float* x, const float* gamma, const float* beta, const float* residual, float* y, float* mean, float* var,
+                      float* invstd, int64_t rows, int64_t channels, float eps, bool relu);
 
 // Gradients of batch_norm_train's y w.r.t. x, gamma and beta. relu_y: the fused-ReLU output y, or
-// null; when given, dy is first multiplied by step(y) (tfjs's Relu gradient).
+// null; when given, dy is first multiplied by step(y) (tfjs's Relu gradient). g_out (or null)
+// receives that masked dy: the gradient of a fused residual.
 void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels);
+                           const float* relu_y, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows, int64_t channels);
 
 // y = x * scale + shift per channel (then max(·, 0) when relu).
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels, bool relu);

@@ -25,10 +25,18 @@ export interface NativeAddon {
   addN(inputs: Float32Array[], out: Float32Array): void;
   /** Reduction (0 sum, 1 mean, 2 max, 3 min) over the dims flagged in `reduced` (any set), kept dims in order. */
   reduceStrided(op: number, x: Float32Array, out: Float32Array, dims: number[], reduced: number[]): void;
-  /** Training-mode BatchNorm over the last axis (`channels`): y, batch mean, biased variance, 1/√(var+eps); `relu` (0/1): y = max(y, 0) in the same pass. */
-  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, eps: number, relu: number): void;
-  /** Gradients of {@link NativeAddon.batchNormTrain}'s y w.r.t. x, gamma and beta; `reluY`: the fused-ReLU output (dy is then masked by step(y)), or null. */
-  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, reluY: Float32Array | null): void;
+  /**
+   * Training-mode BatchNorm over the last axis (`channels`): y, batch mean, biased variance,
+   * 1/√(var+eps); `residual` (x's size, or null): y += residual; `relu` (0/1): then y = max(y, 0),
+   * all in the same pass.
+   */
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array, channels: number, eps: number, relu: number, residual?: Float32Array | null): void;
+  /**
+   * Gradients of {@link NativeAddon.batchNormTrain}'s y w.r.t. x, gamma and beta; `reluY`: the
+   * fused-ReLU output (dy is then masked by step(y)), or null; `gOut` (or null) receives that
+   * masked dy, the gradient of a fused residual.
+   */
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, reluY: Float32Array | null, gOut?: Float32Array | null): void;
   /** y = x·scale + shift per channel (last axis), then max(y, 0) when `relu` is 1. */
   channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, channels: number, relu: number): void;
   /** One SGD-momentum step into new arrays: d = g + w·wd, b' = d (first step or m = 0) or b·m + d, w' = w − b'·lr; every operation rounded to float32. */

@@ -379,16 +379,18 @@ function channelsOf(kernel: string, x: tfc.TensorInfo, ...perChannel: [string, t
 }
 
 const batchNormTrain: FusedFactory = (addon, k) => (args) => {
-  const { x, gamma, beta } = args.inputs;
+  const { x, gamma, beta, residual } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['beta', beta]);
   const xv = need(b, x, k, 'x');
+  const rv = residual ? need(b, residual, k, 'residual') : null;
+  if (rv && rv.length !== xv.length) throw new Error(`@rtkd/native: ${k}: residual and x differ in size`);
   const y = outputArray(args.backend, xv.length);
   const mean = outputArray(args.backend, c);
   const variance = outputArray(args.backend, c);
   const invstd = outputArray(args.backend, c);
   const attrs = args.attrs as { epsilon?: number; relu?: boolean } | undefined;
-  addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, attrs?.epsilon ?? 1e-5, attrs?.relu ? 1 : 0);
+  addon.batchNormTrain(xv, need(b, gamma, k, 'gamma'), need(b, beta, k, 'beta'), y, mean, variance, invstd, c, attrs?.epsilon ?? 1e-5, attrs?.relu ? 1 : 0, rv);
   return [output(b, [...x!.shape], y), output(b, [c], mean), output(b, [c], variance), output(b, [c], invstd)];
 };
 
@@ -403,8 +405,10 @@ const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
   const dx = outputArray(args.backend, xv.length);
   const dgamma = outputArray(args.backend, c);
   const dbeta = outputArray(args.backend, c);
-  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv);
-  return [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
+  const g = (args.attrs as { maskedDy?: boolean } | undefined)?.maskedDy ? outputArray(args.backend, xv.length) : null;
+  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv, g);
+  const grads = [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
+  return g ? [...grads, output(b, [...x!.shape], g)] : grads;
 };
 
 const channelAffine: FusedFactory = (addon, k) => (args) => {

@@ -126,6 +126,46 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     expectSameForThreadCounts((n) => native.loadNativeAddon().setThreads(n), run);
   });
 
+  for (const relu of [false, true]) {
+    it(`BatchNorm with a residual${relu ? ' and ReLU' : ''}: one fused kernel, the bits of separate BatchNorm, Add${relu ? ', Relu' : ''} kernels, gradients included`, () => {
+      const rng = new Rng(21);
+      const shape = [4, 8, 8, 16];
+      const [x, r, w] = [0, 1, 2].map(() => tf.tensor(rng.normalArray(4 * 8 * 8 * 16), shape));
+      const bn = new BatchNorm(16);
+      bn.bias.assign(tf.tensor(rng.normalArray(16)));
+      const grads = (f: (xs: tf.Tensor, rs: tf.Tensor) => tf.Tensor) =>
+        tf.valueAndGrads((xs: tf.Tensor, rs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => { void g; void b; return tf.sum(tf.mul(f(xs, rs), w!)); })([x!, r!, bn.weight, bn.bias]);
+      const got = grads((xs, rs) => bn.apply(xs, true, { residual: rs, relu }));
+      const want = grads((xs, rs) => {
+        const sum = tf.add(bn.apply(xs, true), rs);
+        return relu ? tf.relu(sum) : sum;
+      });
+      for (const [i, t] of [got.value, ...got.grads].entries()) {
+        const other = [want.value, ...want.grads][i]!;
+        expect(Array.from(t.dataSync()), `output ${i}`).toEqual(Array.from(other.dataSync()));
+      }
+      tf.dispose([x!, r!, w!, got.value, ...got.grads, want.value, ...want.grads]);
+      bn.dispose();
+    });
+  }
+
+  it('BatchNorm with a residual runs no Add, Relu or ReluGrad kernel of its own', async () => {
+    const rng = new Rng(22);
+    const [x, r] = [0, 1].map(() => tf.tensor(rng.normalArray(2 * 4 * 4 * 8), [2, 4, 4, 8]));
+    const bn = new BatchNorm(8);
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.valueAndGrads((xs: tf.Tensor, rs: tf.Tensor) => tf.sum(bn.apply(xs, true, { residual: rs, relu: true })))([x!, r!]);
+      tf.dispose([value, ...grads]);
+    });
+    const kernels = new Set(info.kernelNames);
+    expect(kernels.has(FUSED_KERNELS.batchNormTrain) && kernels.has(FUSED_KERNELS.batchNormTrainGrad)).toBe(true);
+    for (const name of ['Relu', FUSED_KERNELS.reluGrad]) expect(kernels.has(name), name).toBe(false);
+    // The only Adds left are the running statistics' (C elements), none of x's size.
+    expect(info.kernels.filter((k) => k.name === 'Add' && k.outputShapes.some((s) => s.length === 4))).toEqual([]);
+    tf.dispose([x!, r!]);
+    bn.dispose();
+  });
+
   it('the Relu gradient is dy·step(x), NaN where x is NaN', () => {
     const x = tf.tensor([-2, -0, 0, 0.5, 3, NaN]);
     const dy = tf.tensor([1, 2, 3, 4, 5, 6]);

@@ -27,13 +27,17 @@ tf.registerGradient({
   inputsToSave: ['x', 'gamma'],
   outputsToSave: [true, true, false, true],
   // Gradients flow through y only: mean and variance feed the running statistics, never the loss.
-  // With a fused ReLU, the grad kernel masks dy by step(y) itself.
+  // With a fused ReLU, the grad kernel masks dy by step(y) itself, and hands that masked dy back
+  // as the residual's gradient when there is one.
   gradFunc: (dys, saved, attrs) => {
     const dy = (Array.isArray(dys) ? dys[0] : dys)!;
     const [x, gamma, y, mean, invstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    const inputs: tf.NamedTensorMap = (attrs as { relu?: boolean } | undefined)?.relu ? { dy, x, gamma, mean, invstd, y } : { dy, x, gamma, mean, invstd };
-    const [dx, dgamma, dbeta] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, inputs, {}) as tf.Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    const { relu = false, residual = false } = (attrs ?? {}) as { relu?: boolean; residual?: boolean };
+    const inputs: tf.NamedTensorMap = relu ? { dy, x, gamma, mean, invstd, y } : { dy, x, gamma, mean, invstd };
+    const [dx, dgamma, dbeta, masked] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, inputs, { maskedDy: residual && relu }) as tf.Tensor[];
+    const grads: Record<string, () => tf.Tensor> = { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    if (residual) grads.residual = () => masked ?? dy;
+    return grads;
   },
 });
 
@@ -65,12 +69,14 @@ tf.registerGradient({
 
 /**
  * Training-mode batch normalisation over the last axis in one kernel (batch mean, biased variance,
- * normalise, affine, and `max(·, 0)` when `relu`), differentiable w.r.t. x, gamma and beta;
- * `undefined` when the active backend has no such kernel or `x` is not float32.
+ * normalise, affine, `+ residual` when given, and `max(·, 0)` when `relu`), differentiable w.r.t.
+ * x, gamma, beta and residual; `undefined` when the active backend has no such kernel or `x` (or
+ * `residual`) is not float32.
  */
-export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, relu = false): { y: T; mean: tf.Tensor; variance: tf.Tensor } | undefined {
-  if (x.dtype !== 'float32' || !hasKernel(FUSED_KERNELS.batchNormTrain)) return undefined;
-  const [y, mean, variance, invstd] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x, gamma, beta }, { epsilon, relu }) as tf.Tensor[];
+export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, relu = false, residual?: tf.Tensor): { y: T; mean: tf.Tensor; variance: tf.Tensor } | undefined {
+  if (x.dtype !== 'float32' || (residual && residual.dtype !== 'float32') || !hasKernel(FUSED_KERNELS.batchNormTrain)) return undefined;
+  const inputs: tf.NamedTensorMap = residual ? { x, gamma, beta, residual } : { x, gamma, beta };
+  const [y, mean, variance, invstd] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, inputs, { epsilon, relu, residual: residual !== undefined }) as tf.Tensor[];
   void invstd; // kept by the tape for the gradient; freed with the caller's tidy scope
   return { y: y as T, mean: mean!, variance: variance! };
 }

@@ -5,9 +5,18 @@
  * implementations under them (`initBackend('native')` passes these names to it).
  */
 export const FUSED_KERNEL_NAMES = {
-  /** inputs {x, gamma, beta}, attrs {epsilon, relu?}; outputs [y, mean, variance (biased), invstd] over every axis but the last; y = max(y, 0) when relu. */
+  /**
+   * inputs {x, gamma, beta, residual?}, attrs {epsilon, relu?}; outputs [y, mean, variance
+   * (biased), invstd] over every axis but the last; y = normalised x·gamma + beta, then + residual
+   * (x's shape) when given, then max(·, 0) when relu, each step rounded as the separate kernels
+   * round it.
+   */
   batchNormTrain: 'RtkdBatchNormTrain',
-  /** inputs {dy, x, gamma, mean, invstd, y?}; outputs [dx, dgamma, dbeta]; with y (a fused-ReLU output) dy is first multiplied by step(y). */
+  /**
+   * inputs {dy, x, gamma, mean, invstd, y?}, attrs {maskedDy?}; outputs [dx, dgamma, dbeta], and
+   * with maskedDy a fourth, the dy used (the gradient of a fused residual); with y (a fused-ReLU
+   * output) dy is first multiplied by step(y).
+   */
   batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
   /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis, then max(·, 0) when relu. */
   channelAffine: 'RtkdChannelAffine',

@@ -66,6 +66,16 @@ function runNative(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Ar
   return o;
 }
 
+/** The kernels with a residual added before the optional ReLU, and the masked dy the gradient hands back. */
+function runResidual(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, residual: Float32Array, relu: boolean): Outputs & { g: Float32Array } {
+  const addon = loadNativeAddon();
+  const n = s.rows * s.c;
+  const o = { y: new Float32Array(n), mean: new Float32Array(s.c), variance: new Float32Array(s.c), invstd: new Float32Array(s.c), dx: new Float32Array(n), dgamma: new Float32Array(s.c), dbeta: new Float32Array(s.c), g: new Float32Array(n) };
+  addon.batchNormTrain(x, gamma, beta, o.y, o.mean, o.variance, o.invstd, s.c, 1e-5, relu ? 1 : 0, residual);
+  addon.batchNormTrainGrad(dy, x, gamma, o.mean, o.invstd, o.dx, o.dgamma, o.dbeta, s.c, relu ? o.y : null, o.g);
+  return o;
+}
+
 /** Float64 statistics and forward output; the gradient uses the kernel's own float32 mean/invstd and mask, as the kernel must. */
 function reference(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, relu: boolean, got: Outputs, mask: Float32Array | null) {
   const { rows, c } = s;
@@ -165,6 +175,29 @@ export function describeBatchNormMatchesFloat64(isa?: string): void {
             checkAgainstFloat64(s, true, 30 + i, undefined, mode ? LEGACY_BOUND : BOUND);
           }));
       });
+
+    it('a fused residual: y and the gradient it hands back are the bits of separate BatchNorm, Add, Relu and ReluGrad kernels', () => {
+      SHAPES.forEach((s, i) => {
+        const { x, dy, gamma, beta } = inputs(s, 130 + i);
+        const residual = inputs(s, 150 + i).dy;
+        residual[0] = NaN;
+        for (const relu of [false, true]) {
+          const fused = runResidual(s, x, dy, gamma, beta, residual, relu);
+          const plain = runNative(s, x, dy, gamma, beta, false);
+          const sum = Float32Array.from(plain.y, (v, j) => Math.fround(v + residual[j]!));
+          const want = relu ? sum.map((v) => (v < 0 ? 0 : v)) : sum;
+          expect(Array.from(fused.y), `y, relu ${relu}`).toEqual(Array.from(want));
+          const masked = relu ? Float32Array.from(dy, (d, j) => d * (want[j]! > 0 ? 1 : Number.isNaN(want[j]!) ? NaN : 0)) : dy;
+          expect(Array.from(fused.g), `masked dy, relu ${relu}`).toEqual(Array.from(masked));
+          // Handing g back changes nothing else: dx, dγ, dβ are those of the unfused gradient call.
+          const unfused = runNative(s, x, dy, gamma, beta, relu, () => fused.y);
+          for (const k of ['dx', 'dgamma', 'dbeta'] as const) expect(Array.from(fused[k]), k).toEqual(Array.from(unfused[k]));
+          // RTKD_NATIVE_BN=legacy has no residual form: the current kernels run.
+          const legacy = withEnv('RTKD_NATIVE_BN', 'legacy', () => runResidual(s, x, dy, gamma, beta, residual, relu));
+          expect(Array.from(legacy.y), 'legacy y').toEqual(Array.from(fused.y));
+        }
+      });
+    });
 
     it('the ReLU mask of the gradient: 0 where y ≤ 0, NaN where y is NaN (that channel only)', () => {
       const s = { rows: 300, c: 32 };
