@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBroadcastReductionGradients, useFusedReluGradient } from './fused-ops.js';
 import { FUSED_KERNEL_NAMES } from './kernel-names.js';
 import { registerTrainingKernels } from './register-kernels.js';
+import { useSharedSavedTensors } from './shared-saved-tensors.js';
 
 /** The npm package holding the native kernels (optional: `auto` skips it when absent). */
 export const NATIVE_PACKAGE = '@rtkd/native';
@@ -47,6 +48,7 @@ export async function tryNativeBackend(threads: number, importOptional: (pkg: st
   const tfName = info.backendName ?? 'cpu';
   useFusedReluGradient(); // Relu's gradient in one kernel where the backend has it
   useBroadcastReductionGradients(); // Sum/Mean gradients as one broadcast copy where Tile is ours
+  useSharedSavedTensors(tfName); // tensors saved for gradients share their data: no Identity per save
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new Error(`tf.setBackend('${tfName}') failed (see TF.js's warning above for the cause)`);
   await tf.ready();
