@@ -26,7 +26,7 @@ type How =
   | { install: true }
   /** A vitest run of a folder of the suite (`pnpm test` runs it; the folder must hold tests). */
   | { vitest: string }
-  /** The same rtkd arguments as another listed command, which runs (e.g. `pnpm rtkd quickstart` and `rtkd quickstart`). */
+  /** The same rtkd arguments as another listed command, which runs, or plans (e.g. `pnpm rtkd quickstart` and `rtkd quickstart`). */
   | { sameAs: string }
   /** A table command on a full thesis spec (hundreds of machine-hours): run here with `--dry-run --budget smoke`, which validates and plans it; thesis-tables.test.ts runs one pair of every spec. */
   | { plan: true }
@@ -91,12 +91,12 @@ const README_COMMANDS: readonly (readonly [string, How])[] = [
   ['rtkd table run examples/thesis-tables/digits.yaml --out runs/digits --budget smoke --workers 2', { rtkd: [] }],
   ['pnpm rtkd data download cifar100 --root ~/data', { sameAs: 'rtkd data download cifar100 --root ~/data' }],
   ['rtkd table run examples/thesis-tables/cifar100.yaml --dry-run', { plan: true }],
-  ['pnpm rtkd table run examples/thesis-tables/cifar100.yaml --dry-run', { plan: true }],
+  ['pnpm rtkd table run examples/thesis-tables/cifar100.yaml --dry-run', { sameAs: 'rtkd table run examples/thesis-tables/cifar100.yaml --dry-run' }],
   ['rtkd table run examples/thesis-tables/ablation-at.yaml --dry-run', { plan: true }],
   ['rtkd table run examples/thesis-tables/cifar100.yaml --out runs/c100 --root ~/data --workers 2', { plan: true }],
-  ['pnpm rtkd table run examples/thesis-tables/cifar100.yaml --out runs/cifar100 --root ~/data --workers 2', { plan: true }],
+  ['pnpm rtkd table run examples/thesis-tables/cifar100.yaml --out runs/c100 --root ~/data --workers 2', { sameAs: 'rtkd table run examples/thesis-tables/cifar100.yaml --out runs/c100 --root ~/data --workers 2' }],
   ['rtkd table status examples/thesis-tables/cifar100.yaml --out runs/c100', { rtkd: ['--budget', 'smoke'] }],
-  ['pnpm rtkd table status examples/thesis-tables/cifar100.yaml --out runs/cifar100', { rtkd: ['--budget', 'smoke'] }],
+  ['pnpm rtkd table status examples/thesis-tables/cifar100.yaml --out runs/c100', { sameAs: 'rtkd table status examples/thesis-tables/cifar100.yaml --out runs/c100' }],
   ['rtkd table run examples/thesis-tables/cifar100.yaml --out /mnt/rtkd/c100 --redis redis://:PASS@host:6379', { testedIn: 'packages/tables/src/distributed.test.ts', marker: 'enqueueTable' }],
   ['rtkd worker --redis redis://:PASS@host:6379 --store /mnt/rtkd/c100 --root /mnt/data', { testedIn: 'packages/tables/src/distributed.test.ts', marker: 'startWorker' }],
   ['rtkd table status examples/thesis-tables/cifar100.yaml --redis redis://:PASS@host:6379', { testedIn: 'packages/tables/src/distributed.test.ts', marker: 'queueProgress' }],
@@ -187,7 +187,7 @@ describe('README commands run', () => {
     it(command, { timeout: 900_000 }, async () => {
       if ('sameAs' in how) {
         expect(argsOf(command)).toBe(argsOf(how.sameAs));
-        expect(README_COMMANDS.some(([other, h]) => other === how.sameAs && 'rtkd' in h)).toBe(true);
+        expect(README_COMMANDS.some(([other, h]) => other === how.sameAs && ('rtkd' in h || 'plan' in h))).toBe(true);
         return;
       }
       const words = command.split(' ').map((w) => (w === '~/data' ? data : w.startsWith('examples/') ? join(REPOSITORY_ROOT, w) : w));
