@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedBatchNormTrain, fusedChannelAffine } from './backend/fused-ops.js';
+import { fusedBatchNormTrain, fusedChannelAffine, fusedRunningStats } from './backend/fused-ops.js';
 import { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform } from './init.js';
 import { Module } from './module.js';
 import type { Rng } from './rng.js';
@@ -166,8 +166,10 @@ export class BatchNorm extends Module {
     const m = this.momentum;
     const unbiased = count > 1 ? count / (count - 1) : 1;
     tf.tidy(() => {
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(biasedVariance, m * unbiased)));
+      // One kernel where the backend has it (@rtkd/native), else four multiplies and two adds: same bits.
+      const fused = fusedRunningStats(this.runningMean, this.runningVar, mean, biasedVariance, { keep: 1 - m, meanWeight: m, varianceWeight: m * unbiased });
+      this.runningMean.assign(fused?.[0] ?? tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(fused?.[1] ?? tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(biasedVariance, m * unbiased)));
     });
   }
 }

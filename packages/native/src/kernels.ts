@@ -352,7 +352,7 @@ function softmaxRow(x: Float32Array, out: Float32Array, from: number, n: number)
 }
 
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
-export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct', 'softPool', 'softPoolGrad'] as const;
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct', 'softPool', 'softPoolGrad', 'runningStats'] as const;
 
 /**
  * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
@@ -477,6 +477,32 @@ const conv2dBiasAct: FusedFactory = (addon, k, tf) => (args) => {
   return output(b, info.outShape, y);
 };
 
+/**
+ * BatchNorm's running statistics, `r·keep + s·weight` per channel for the mean and the variance, in
+ * float32 with the rounding of separate Multiply, Multiply, Add kernels (a float32 product or sum
+ * of float32 values, computed in double and rounded once, is the float32 operation's result). A
+ * few hundred channels: a loop here, no addon call.
+ */
+const runningStats: FusedFactory = (_addon, k) => (args) => {
+  const { runningMean, runningVar, mean, variance } = args.inputs;
+  const b = args.backend;
+  const c = channelsOf(k, runningMean!, ['runningVar', runningVar], ['mean', mean], ['variance', variance]);
+  const attrs = args.attrs as { keep?: number; meanWeight?: number; varianceWeight?: number } | undefined;
+  const [keep, meanWeight, varianceWeight] = (['keep', 'meanWeight', 'varianceWeight'] as const).map((name) => {
+    const v = attrs?.[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
+    return Math.fround(v);
+  }) as [number, number, number];
+  const [rm, rv, m, v] = ([['runningMean', runningMean], ['runningVar', runningVar], ['mean', mean], ['variance', variance]] as const).map(([name, t]) => need(b, t, k, name));
+  const outMean = outputArray(b, c);
+  const outVar = outputArray(b, c);
+  for (let i = 0; i < c; i++) {
+    outMean[i] = Math.fround(rm![i]! * keep) + Math.fround(m![i]! * meanWeight);
+    outVar[i] = Math.fround(rv![i]! * keep) + Math.fround(v![i]! * varianceWeight);
+  }
+  return [output(b, [...runningMean!.shape], outMean), output(b, [...runningVar!.shape], outVar)];
+};
+
 const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedFactory>> = {
   batchNormTrain,
   batchNormTrainGrad,
@@ -487,6 +513,7 @@ const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedF
   conv2dBiasAct,
   softPool,
   softPoolGrad,
+  runningStats,
 };
 
 /** Every kernel @rtkd/native replaces on the tfjs cpu backend (float32 only; other cases run the stock kernel). */

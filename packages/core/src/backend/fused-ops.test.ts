@@ -160,10 +160,27 @@ describe.skipIf(nativeError !== undefined)('fused BatchNorm and ReLU gradient (n
     const kernels = new Set(info.kernelNames);
     expect(kernels.has(FUSED_KERNELS.batchNormTrain) && kernels.has(FUSED_KERNELS.batchNormTrainGrad)).toBe(true);
     for (const name of ['Relu', FUSED_KERNELS.reluGrad]) expect(kernels.has(name), name).toBe(false);
-    // The only Adds left are the running statistics' (C elements), none of x's size.
-    expect(info.kernels.filter((k) => k.name === 'Add' && k.outputShapes.some((s) => s.length === 4))).toEqual([]);
+    // The running statistics take one kernel of their own: no Add or Multiply is left.
+    expect(kernels.has(FUSED_KERNELS.runningStats)).toBe(true);
+    for (const name of ['Add', 'Multiply']) expect(kernels.has(name), name).toBe(false);
     tf.dispose([x!, r!]);
     bn.dispose();
+  });
+
+  it('the running statistics kernel gives the bits of separate Multiply and Add kernels', () => {
+    const rng = new Rng(23);
+    const [rm, rv, mean, variance] = [0, 1, 2, 3].map(() => tf.tensor1d(rng.normalArray(37, 0, 3)));
+    for (const [momentum, count] of [[0.1, 64 * 32 * 32], [0.3, 7], [0.01, 2]] as const) {
+      const weights = { keep: 1 - momentum, meanWeight: momentum, varianceWeight: momentum * (count / (count - 1)) };
+      const [gotMean, gotVar] = tf.engine().runKernel(FUSED_KERNELS.runningStats, { runningMean: rm!, runningVar: rv!, mean: mean!, variance: variance! }, weights) as tf.Tensor[];
+      const wantMean = tf.add(tf.mul(rm!, weights.keep), tf.mul(mean!, weights.meanWeight));
+      const wantVar = tf.add(tf.mul(rv!, weights.keep), tf.mul(variance!, weights.varianceWeight));
+      expect(Array.from(gotMean!.dataSync()), `mean, momentum ${momentum}`).toEqual(Array.from(wantMean.dataSync()));
+      expect(Array.from(gotVar!.dataSync()), `variance, momentum ${momentum}`).toEqual(Array.from(wantVar.dataSync()));
+      tf.dispose([gotMean!, gotVar!, wantMean, wantVar]);
+    }
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.runningStats, { runningMean: rm!, runningVar: rv!, mean: mean!, variance: variance! }, { keep: 0.9, meanWeight: NaN, varianceWeight: 0.1 })).toThrow(/attr 'meanWeight' must be a finite number/);
+    tf.dispose([rm!, rv!, mean!, variance!]);
   });
 
   it('the Relu gradient is dy·step(x), NaN where x is NaN', () => {

@@ -82,6 +82,16 @@ export function fusedBatchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor,
 }
 
 /**
+ * BatchNorm's running-statistics update in one kernel: `[runningMean·keep + mean·meanWeight,
+ * runningVar·keep + variance·varianceWeight]`, each operation rounded as separate float32 ops;
+ * `undefined` when the active backend has no such kernel or an input is not float32.
+ */
+export function fusedRunningStats(runningMean: tf.Tensor, runningVar: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, weights: { keep: number; meanWeight: number; varianceWeight: number }): [tf.Tensor, tf.Tensor] | undefined {
+  if ([runningMean, runningVar, mean, variance].some((t) => t.dtype !== 'float32') || !hasKernel(FUSED_KERNELS.runningStats)) return undefined;
+  return tf.engine().runKernel(FUSED_KERNELS.runningStats, { runningMean, runningVar, mean, variance }, { ...weights }) as [tf.Tensor, tf.Tensor];
+}
+
+/**
  * `x·scale + shift` over the last axis in one kernel (then `max(·, 0)` when `relu`),
  * differentiable; `undefined` when the active backend has no such kernel or `x` is not float32.
  */

@@ -41,4 +41,11 @@ export const FUSED_KERNEL_NAMES = {
   softPool: 'RtkdSoftPool',
   /** inputs {dy, x}, attrs {kernel, strides}; output dx = Σ over the windows of x: dy·w·(s − Σ w·s + 1). */
   softPoolGrad: 'RtkdSoftPoolGrad',
+  /**
+   * inputs {runningMean, runningVar, mean, variance} (one value per channel), attrs {keep,
+   * meanWeight, varianceWeight}; outputs [runningMean·keep + mean·meanWeight, runningVar·keep +
+   * variance·varianceWeight], the attrs rounded to float32 and each product and sum rounded as the
+   * separate Multiply and Add kernels round it. No gradient: BatchNorm's running statistics.
+   */
+  runningStats: 'RtkdRunningStats',
 } as const;
