@@ -136,12 +136,17 @@ inline void filter_tile(const ConvGeometry& g, int paddedWidth, const float* a, 
       }
     }
   }
-  for (int i = 0; i < rows; ++i)
+  // A compile-time loop with a run-time guard: indexing acc by a run-time row would keep the
+  // accumulators in memory instead of registers (3x slower).
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
       float* d = dw + static_cast<long>(i) * g.cout + V::W * j;
       V::store(d, V::add(V::load(d), acc[i][j]));
     }
+  }
 }
 
 template <class V, int MR, int NV>

@@ -64,14 +64,14 @@ constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0
 }  // namespace
 
 // The fixed rule (measurements in the README): every stride-1 3×3 conv with padding 0–2, on
-// AVX-512 only from 16 input channels (with 3, a first layer, its direct kernel is faster), unless
-// RTKD_NATIVE_WINOGRAD_FILTER=0 (=1: every stride-1 3×3 conv with padding 0–2).
+// AVX-512 and AVX2 only from 16 input channels (with 3, a first layer, their direct kernels are
+// faster), unless RTKD_NATIVE_WINOGRAD_FILTER=0 (=1: every stride-1 3×3 conv with padding 0–2).
 bool winograd_filter_applies(const ConvGeometry& g) {
   if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.pt < 0 || g.pl < 0 || g.pt > 2 || g.pl > 2) return false;
   const char* env = std::getenv("RTKD_NATIVE_WINOGRAD_FILTER");
   if (env && std::strcmp(env, "0") == 0) return false;
   if (env && std::strcmp(env, "1") == 0) return true;
-  return isa() != Isa::kAvx512 || g.cin >= 16;
+  return isa() == Isa::kGeneric || g.cin >= 16;
 }
 
 void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
