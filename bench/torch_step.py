@@ -439,7 +439,7 @@ def main():
     print('RESULT ' + json.dumps({
         'engine': 'torch', 'version': torch.__version__, 'case': args.case, 'threads': torch.get_num_threads(),
         'batch': args.batch, 'steps': args.steps, 'warmup': args.warmup, 'channels_last': bool(args.channels_last),
-        'ms': statistics.median(wall), 'cpu_ms': statistics.median(cpu), 'min_ms': min(wall), 'max_ms': max(wall), 'loss': loss,
+        'ms': statistics.median(wall), 'cpu_ms': statistics.median(cpu), 'min_ms': min(wall), 'max_ms': max(wall), 'walls': wall, 'cpus': cpu, 'loss': loss,
     }))
 
 

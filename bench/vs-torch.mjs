@@ -18,7 +18,10 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
                     also the cross-architecture students vgg8, mobilenetv2, shufflev1, shufflev2
   --threads N       threads for both engines (default 2)
   --steps N         timed steps per engine and case; the table shows medians (default 5)
-  --warmup N        untimed steps first (default 2)
+  --warmup N        untimed steps first (default 5: rtkd's steps settle after ~10, V8's JIT and
+                    the recycling of output arrays warming up; PyTorch's from the second)
+  --rounds N        run each engine N times per case, alternating (rtkd, torch, torch, rtkd, …), and
+                    pool their steps: both see the same machine when its speed drifts (default 1)
   --batch N         batch size (default 64)
   --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
   --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
@@ -32,7 +35,8 @@ const { values: opts } = parseArgs({
     cases: { type: 'string', default: 'resnet20,wrn_16_2,distill' },
     threads: { type: 'string', default: '2' },
     steps: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '1' },
     batch: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'auto' },
     python: { type: 'string' },
@@ -84,12 +88,23 @@ function runParent() {
   say(`rtkd vs PyTorch: batch ${opts.batch}, ${opts.threads} thread(s) each; node ${process.version}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); load avg ${os.loadavg()[0].toFixed(1)}`);
   say(python.ok ? `torch: ${python.version} via ${python.path}${ompPolicy ? `, OMP_WAIT_POLICY=${ompPolicy}` : ''}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
   const rows = [];
+  const rounds = Math.max(1, count('rounds'));
   for (const name of cases) {
-    process.stderr.write(`… ${name}: rtkd\n`);
-    const rtkd = runRtkd(name);
-    for (const line of rtkd.lines) say(line);
-    process.stderr.write(`… ${name}: torch\n`);
-    const torch = python.ok ? runTorch(python.path, name) : { error: 'torch not available' };
+    const runs = { rtkd: [], torch: [] };
+    for (let round = 0; round < rounds; round++) {
+      // rtkd first in even rounds, torch first in odd ones: neither always runs on the cooler machine.
+      for (const engine of round % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']) {
+        process.stderr.write(`… ${name}: ${engine}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}\n`);
+        if (engine === 'torch') runs.torch.push(python.ok ? runTorch(python.path, name) : { error: 'torch not available' });
+        else {
+          const rtkd = runRtkd(name);
+          if (round === 0) for (const line of rtkd.lines) say(line);
+          runs.rtkd.push(rtkd);
+        }
+      }
+    }
+    const rtkd = pooled(runs.rtkd);
+    const torch = pooled(runs.torch);
     const ratio = rtkd.ms !== undefined && torch.ms !== undefined ? rtkd.ms / torch.ms : undefined;
     rows.push({ name, rtkd, torch, ratio });
   }
@@ -106,6 +121,15 @@ function runParent() {
     printTable(rows, python);
   }
   if (!python.ok) process.exitCode = 2;
+}
+
+/** One result over every round's timed steps: median and min wall, median CPU (the first error wins). */
+function pooled(results) {
+  const failed = results.find((r) => r.error);
+  if (failed) return failed;
+  const walls = results.flatMap((r) => r.walls ?? [r.ms]);
+  const cpus = results.flatMap((r) => r.cpus ?? [r.cpu_ms]);
+  return { ...results[0], ms: median(walls), min_ms: Math.min(...walls), cpu_ms: median(cpus), steps: walls.length };
 }
 
 function round(x, digits = 1) {
@@ -143,7 +167,9 @@ function printTable(rows, python) {
   const body = rows.map((r) => [r.name, r.rtkd.error ? `FAILED: ${r.rtkd.error}` : r.rtkd.backendLabel, f(r.rtkd.ms), f(r.rtkd.min_ms), f(r.rtkd.cpu_ms),
     r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`]);
   printMarkdownTable(header, body);
-  console.log(`\nms/step = median wall time of ${opts.steps} steps after ${opts.warmup} warm-up; cpu ms = median process CPU time (all threads).`);
+  const rounds = Math.max(1, count('rounds'));
+  const perEngine = rounds > 1 ? `${opts.steps} steps after ${opts.warmup} warm-up in each of ${rounds} alternating rounds per engine, pooled` : `${opts.steps} steps after ${opts.warmup} warm-up`;
+  console.log(`\nms/step = median wall time of ${perEngine}; cpu ms = median process CPU time (all threads).`);
   for (const r of rows) console.log(`  ${r.name}: ${CASES[r.name].replace('B', opts.batch)}`);
   console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
   if (os.loadavg()[0] > os.cpus().length) console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu ms).`);
@@ -200,7 +226,7 @@ async function runRtkdChild(name) {
   const ms = median(wall);
   if (profiler) printProfile(profiler.take(steps), ms, median(cpu), name);
   const backendLabel = `${report.name}${report.threads ? ` ×${report.threads}` : ''}`;
-  console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', backend: report.name, backendLabel, threads: report.threads, case: name, batch, steps, warmup, ms, cpu_ms: median(cpu), min_ms: Math.min(...wall), max_ms: Math.max(...wall), loss, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+  console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', backend: report.name, backendLabel, threads: report.threads, case: name, batch, steps, warmup, ms, cpu_ms: median(cpu), min_ms: Math.min(...wall), max_ms: Math.max(...wall), walls: wall, cpus: cpu, loss, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
   process.exit(0);
 }
 
