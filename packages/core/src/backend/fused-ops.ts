@@ -36,7 +36,9 @@ tf.registerGradient({
     const inputs: tf.NamedTensorMap = relu ? { dy, x, gamma, mean, invstd, y } : { dy, x, gamma, mean, invstd };
     const [dx, dgamma, dbeta, masked] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, inputs, { maskedDy: residual && relu }) as tf.Tensor[];
     const grads: Record<string, () => tf.Tensor> = { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
-    if (residual) grads.residual = () => masked ?? dy;
+    // Without a ReLU the residual's gradient is dy itself: a clone of it, as tfjs's own gradients
+    // never hand one tensor object to two places.
+    if (residual) grads.residual = () => masked ?? tf.clone(dy);
     return grads;
   },
 });
