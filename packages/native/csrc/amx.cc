@@ -151,8 +151,8 @@ inline __m512 filter_row(const FilterView& f, const float* tap, long ci, long co
 // The panels of tap t ([chunk][j][part][kc/2][16][2]: per K step and block j of 16 output
 // channels, the B tile of each part, input channels paired as AMX reads them).
 void pack_tap(const ConvGeometry& g, const Layout& L, const FilterView& f, long t, uint16_t* out) {
-  const long taps = static_cast<long>(g.kh) * g.kw, half = L.kc / 2;
-  const float* tap = f.w + (f.turned ? taps - 1 - t : t) * f.tapStride;
+  const long half = L.kc / 2;
+  const float* tap = f.tap(t);
   const __m512i pairs = _mm512_setr_epi32(0x00200000, 0x00210001, 0x00220002, 0x00230003, 0x00240004, 0x00250005, 0x00260006, 0x00270007,
                                           0x00280008, 0x00290009, 0x002a000a, 0x002b000b, 0x002c000c, 0x002d000d, 0x002e000e, 0x002f000f);
   for (int k = 0; k < L.chunks; ++k)

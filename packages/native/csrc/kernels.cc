@@ -203,20 +203,17 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
     return true;
   }
   if (!direct_applies(g) || !direct_applies(t)) return false;
+  // t's filter [tap][cout][cin] (its own [kh, kw, cin, cout]) is w turned, read through a view.
+  const FilterView turned = turned_filter(g, w);
   if (const int m = winograd_tile(t)) {
-    std::vector<float> turned(static_cast<size_t>(9) * g.cin * g.cout);  // [ky][kx][cout][cin]
-    for (long tap = 0; tap < 9; ++tap)
+    std::vector<float> copy(static_cast<size_t>(turned.taps) * g.cout * g.cin);
+    for (long tap = 0; tap < turned.taps; ++tap)
       for (long co = 0; co < g.cout; ++co)
-        for (long ci = 0; ci < g.cin; ++ci) turned[(tap * g.cout + co) * g.cin + ci] = w[((8 - tap) * g.cin + ci) * g.cout + co];
-    winograd_conv(t, m, dy, turned.data(), dx);
+        for (long ci = 0; ci < g.cin; ++ci) copy[(tap * g.cout + co) * g.cin + ci] = turned.at(tap, co, ci);
+    winograd_conv(t, m, dy, copy.data(), dx);
     return true;
   }
-  const long K = static_cast<long>(g.kh) * g.kw * g.cout;
-  const auto panels = pack_panels(K, g.cin, direct().panel_width(g.cin), [&](long k, int ci) {
-    const long tap = k / g.cout, co = k % g.cout;
-    const long ky = g.kh - 1 - tap / g.kw, kx = g.kw - 1 - tap % g.kw;
-    return w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
-  });
+  const auto panels = pack_panels(turned.taps * g.cout, g.cin, direct().panel_width(g.cin), [&](long k, int ci) { return turned.at(k / g.cout, k % g.cout, ci); });
   direct_forward(t, dy, panels, dx);
   return true;
 }
