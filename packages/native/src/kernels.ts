@@ -421,6 +421,17 @@ const channelAffine: FusedFactory = (addon, k) => (args) => {
   return output(b, [...x!.shape], y);
 };
 
+/** The attributes `names` of a kernel call, each checked to be a finite number. */
+function finiteAttrs<N extends string>(kernel: string, attrs: tfc.NamedAttrMap | undefined, names: readonly N[]): Record<N, number> {
+  const out = {} as Record<N, number>;
+  for (const name of names) {
+    const v = attrs?.[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${kernel}: attr '${name}' must be a finite number, got ${String(v)}`);
+    out[name] = v;
+  }
+  return out;
+}
+
 const sgdMomentum: FusedFactory = (addon, k) => (args) => {
   const { w, g, buf } = args.inputs;
   const b = args.backend;
@@ -428,10 +439,8 @@ const sgdMomentum: FusedFactory = (addon, k) => (args) => {
   const gv = need(b, g, k, 'g');
   const bv = need(b, buf, k, 'buf');
   if (gv.length !== wv.length || bv.length !== wv.length) throw new Error(`@rtkd/native: ${k}: w, g and buf differ in size`);
-  const { lr, momentum, weightDecay, first } = args.attrs as unknown as { lr: number; momentum: number; weightDecay: number; first: boolean };
-  for (const [name, v] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
-  }
+  const { lr, momentum, weightDecay } = finiteAttrs(k, args.attrs, ['lr', 'momentum', 'weightDecay']);
+  const first = Boolean((args.attrs as { first?: unknown } | undefined)?.first);
   const wOut = outputArray(args.backend, wv.length);
   const bOut = outputArray(args.backend, wv.length);
   addon.sgdMomentum(wv, gv, bv, wOut, bOut, lr, momentum, weightDecay, first ? 1 : 0);
@@ -487,12 +496,8 @@ const runningStats: FusedFactory = (_addon, k) => (args) => {
   const { runningMean, runningVar, mean, variance } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, runningMean!, ['runningVar', runningVar], ['mean', mean], ['variance', variance]);
-  const attrs = args.attrs as { keep?: number; meanWeight?: number; varianceWeight?: number } | undefined;
-  const [keep, meanWeight, varianceWeight] = (['keep', 'meanWeight', 'varianceWeight'] as const).map((name) => {
-    const v = attrs?.[name];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`@rtkd/native: ${k}: attr '${name}' must be a finite number, got ${String(v)}`);
-    return Math.fround(v);
-  }) as [number, number, number];
+  const weights = finiteAttrs(k, args.attrs, ['keep', 'meanWeight', 'varianceWeight']);
+  const [keep, meanWeight, varianceWeight] = [weights.keep, weights.meanWeight, weights.varianceWeight].map(Math.fround) as [number, number, number];
   const [rm, rv, m, v] = ([['runningMean', runningMean], ['runningVar', runningVar], ['mean', mean], ['variance', variance]] as const).map(([name, t]) => need(b, t, k, name));
   const outMean = outputArray(b, c);
   const outVar = outputArray(b, c);
