@@ -149,7 +149,7 @@ export class BatchNorm extends Module {
   private applyFusedTraining<T extends tf.Tensor>(x: T, relu: boolean, residual: tf.Tensor | undefined): T | undefined {
     const fused = fusedBatchNormTrain(x, this.weight, this.bias, this.eps, relu, residual);
     if (!fused) return undefined;
-    this.updateRunningStats(fused.mean, fused.variance, x.size / x.shape[x.rank - 1]!);
+    this.updateRunningStats(fused.mean, fused.variance, x);
     return fused.y;
   }
 
@@ -157,19 +157,21 @@ export class BatchNorm extends Module {
   private applyCompositeTraining<T extends tf.Tensor>(x: T): T {
     const axes = [...Array(x.rank - 1).keys()];
     const { mean, variance } = tf.moments(x, axes);
-    this.updateRunningStats(mean, variance, x.size / x.shape[x.rank - 1]!);
+    this.updateRunningStats(mean, variance, x);
     const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
     return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias) as T;
   }
 
-  private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, count: number): void {
+  /** Running statistics from the batch statistics of `x` (statistics over all but its last axis). */
+  private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, x: tf.Tensor): void {
+    const count = x.size / x.shape[x.rank - 1]!;
     const m = this.momentum;
-    const unbiased = count > 1 ? count / (count - 1) : 1;
+    const w = { keep: 1 - m, meanWeight: m, varianceWeight: m * (count > 1 ? count / (count - 1) : 1) };
     tf.tidy(() => {
       // One kernel where the backend has it (@rtkd/native), else four multiplies and two adds: same bits.
-      const fused = fusedRunningStats(this.runningMean, this.runningVar, mean, biasedVariance, { keep: 1 - m, meanWeight: m, varianceWeight: m * unbiased });
-      this.runningMean.assign(fused?.[0] ?? tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(fused?.[1] ?? tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(biasedVariance, m * unbiased)));
+      const fused = fusedRunningStats(this.runningMean, this.runningVar, mean, biasedVariance, w);
+      this.runningMean.assign(fused?.[0] ?? tf.add(tf.mul(this.runningMean, w.keep), tf.mul(mean, w.meanWeight)));
+      this.runningVar.assign(fused?.[1] ?? tf.add(tf.mul(this.runningVar, w.keep), tf.mul(biasedVariance, w.varianceWeight)));
     });
   }
 }
