@@ -1,9 +1,21 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchNorm } from '@rtkd/core';
 
 /** A residual block's output and, for a stage's last block, the sum before its final ReLU. */
 export interface ResidualOutput {
   out: tf.Tensor4D;
   preact?: tf.Tensor4D;
+}
+
+/**
+ * A residual block's end from its last conv's output `h`: `relu(bn(h) + shortcut)` in one
+ * BatchNorm call (one fused kernel on the native backend), or, when `withPreact`, the sum before
+ * the ReLU too (then the ReLU is its own op).
+ */
+export function closeResidual(bn: BatchNorm, h: tf.Tensor4D, shortcut: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
+  if (!withPreact) return { out: bn.apply(h, training, { residual: shortcut, relu: true }) };
+  const preact = bn.apply(h, training, { residual: shortcut });
+  return { out: tf.relu(preact), preact };
 }
 
 /** The feature taps residual stages produce (see {@link runResidualStages}). */

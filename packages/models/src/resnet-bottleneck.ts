@@ -6,7 +6,7 @@ import type { InferenceGraph } from './frozen.js';
 import { globalAvgPool } from './layers.js';
 import { Network } from './network.js';
 import { Downsample } from './resnet.js';
-import { type ResidualOutput, runResidualStages } from './residual-stages.js';
+import { closeResidual, type ResidualOutput, runResidualStages } from './residual-stages.js';
 import type { NetworkOutput } from './taps.js';
 import { BOTTLENECK_EXPANSION, BOTTLENECK_PLANES, type BottleneckResNetSpec } from './zoo-specs.js';
 
@@ -39,11 +39,8 @@ class Bottleneck extends Module {
   apply(x: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
     let h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
     h = this.bn2.apply(this.conv2.apply(h), training, { relu: true });
-    h = this.conv3.apply(h);
     const shortcut = this.shortcut ? this.shortcut.apply(x, training) : x;
-    if (!withPreact) return { out: this.bn3.apply(h, training, { residual: shortcut, relu: true }) };
-    const preact = this.bn3.apply(h, training, { residual: shortcut });
-    return { out: tf.relu(preact), preact };
+    return closeResidual(this.bn3, this.conv3.apply(h), shortcut, training, withPreact);
   }
 }
 

@@ -4,7 +4,7 @@ import { ModuleList } from './containers.js';
 import { applyConv, type FoldedConv, foldConv } from './fold.js';
 import type { InferenceGraph } from './frozen.js';
 import { Network } from './network.js';
-import { type ResidualOutput, runResidualStages } from './residual-stages.js';
+import { closeResidual, type ResidualOutput, runResidualStages } from './residual-stages.js';
 import { blocksPerStage, stageWidths, type ResNetSpec } from './specs.js';
 import type { NetworkOutput } from './taps.js';
 
@@ -53,11 +53,8 @@ class ResNetBlock extends Module {
    */
   apply(x: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
     const h = this.bn1.apply(this.conv1.apply(x), training, { relu: true });
-    const residual = this.conv2.apply(h);
     const shortcut = this.downsample ? this.downsample.apply(x, training) : x;
-    if (!withPreact) return { out: this.bn2.apply(residual, training, { residual: shortcut, relu: true }) };
-    const preact = this.bn2.apply(residual, training, { residual: shortcut });
-    return { out: tf.relu(preact), preact };
+    return closeResidual(this.bn2, this.conv2.apply(h), shortcut, training, withPreact);
   }
 }
 
