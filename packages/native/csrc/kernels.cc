@@ -32,7 +32,7 @@
 namespace rtkd {
 namespace {
 
-thread_local std::vector<float> colBuffer, padBuffer;
+thread_local std::vector<float> colBuffer, padBuffer, phaseBuffer;
 
 float* grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
@@ -218,6 +218,90 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   return true;
 }
 
+// One output phase (py, px) of a strided conv's input gradient: the input pixels
+// (py + sh·a, px + sw·b) receive only the taps ky ≡ py + pt (mod sh), kx ≡ px + pl (mod sw), which
+// form a stride-1 conv of dy with a sub-filter (those taps in reverse order, channel axes swapped).
+struct InputPhase {
+  int py, px;
+  ConvGeometry g;             // that stride-1 conv: g.oh × g.ow are the phase's input pixels
+  std::vector<float> filter;  // the sub-filter: direct panels, or for a pointwise g its [cout][cin] matrix
+};
+
+// The taps of one axis that land on phase p: the first, how many, and the sub-conv's padding.
+struct PhaseTaps {
+  int first, count, pad;
+};
+
+PhaseTaps phase_taps(int p, int pad, int stride, int k) {
+  const int first = (p + pad) % stride;
+  const int count = first < k ? (k - 1 - first) / stride + 1 : 0;
+  return {first, count, count - 1 - (p + pad - first) / stride};
+}
+
+// The phases of g's input gradient with w's sub-filters, or none when one does not fit the direct
+// kernels or gets no tap (a kernel smaller than the stride, as 1×1 stride-2 convs: col2im's
+// scatter is as fast there), and the im2col path runs.
+std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
+  std::vector<InputPhase> phases;
+  for (int py = 0; py < g.sh && py < g.h; ++py)
+    for (int px = 0; px < g.sw && px < g.w; ++px) {
+      const PhaseTaps ty = phase_taps(py, g.pt, g.sh, g.kh), tx = phase_taps(px, g.pl, g.sw, g.kw);
+      const ConvGeometry t{g.n, g.oh, g.ow, g.cout, ty.count, tx.count, g.cin, 1, 1, ty.pad, tx.pad,
+                           (g.h - py + g.sh - 1) / g.sh, (g.w - px + g.sw - 1) / g.sw};
+      if (ty.count == 0 || tx.count == 0) return {};
+      // Sub-filter entry (tap, co, ci): tap (a, b) is g's tap (first + (count − 1 − a)·stride) per axis.
+      const auto value = [&](long tap, long co, long ci) {
+        const long ky = ty.first + (ty.count - 1 - tap / tx.count) * g.sh, kx = tx.first + (tx.count - 1 - tap % tx.count) * g.sw;
+        return w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+      };
+      InputPhase phase{py, px, t, {}};
+      if (is_pointwise(t)) {
+        phase.filter.resize(static_cast<size_t>(g.cout) * g.cin);
+        for (long co = 0; co < g.cout; ++co)
+          for (long ci = 0; ci < g.cin; ++ci) phase.filter[co * g.cin + ci] = value(0, co, ci);
+      } else if (direct_applies(t)) {
+        phase.filter = pack_panels(static_cast<long>(t.kh) * t.kw * g.cout, g.cin, direct().panel_width(g.cin),
+                                   [&](long k, int ci) { return value(k / g.cout, k % g.cout, ci); });
+      } else {
+        return {};
+      }
+      phases.push_back(std::move(phase));
+    }
+  return phases;
+}
+
+// conv2d_backprop_input of a strided conv, phase by phase on the direct kernels (no col2im
+// scatter-add: each input pixel is written once). False when it does not apply, or when
+// RTKD_NATIVE_STRIDED_INPUT=0 (read at every call, for A/B runs) asks for im2col.
+bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
+  if ((g.sh == 1 && g.sw == 1) || (env && std::strcmp(env, "0") == 0)) return false;
+  const std::vector<InputPhase> phases = input_phases(g, w);
+  if (phases.empty()) return false;
+  const long dySize = static_cast<long>(g.oh) * g.ow * g.cout, dxSize = static_cast<long>(g.h) * g.w * g.cin;
+  const DirectConvKernels& kernels = direct();
+  pool().parallel_for(g.n, [&](long n) {
+    const float* image = dy + n * dySize;
+    float* out = dx + n * dxSize;
+    for (const InputPhase& phase : phases) {
+      const ConvGeometry& t = phase.g;
+      const long pixels = static_cast<long>(t.oh) * t.ow;
+      float* values = grow(phaseBuffer, pixels * g.cin);
+      if (is_pointwise(t)) {
+        sgemm(pixels, g.cin, g.cout, Matrix{image, g.cout, 1}, Matrix{phase.filter.data(), g.cin, 1}, values, g.cin, false);
+      } else {
+        const PaddedSize p = padded_size(t);
+        kernels.forward(t, pad_image(t, p, image), p.width, phase.filter.data(), values);
+      }
+      for (int a = 0; a < t.oh; ++a)
+        for (int b = 0; b < t.ow; ++b)
+          std::memcpy(out + ((static_cast<long>(phase.py) + a * g.sh) * g.w + phase.px + b * g.sw) * g.cin,
+                      values + (static_cast<long>(a) * t.ow + b) * g.cin, g.cin * sizeof(float));
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 Isa isa() {
@@ -272,6 +356,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   if (direct_backprop_input(g, dy, w, dx)) return;
+  if (strided_backprop_input(g, dy, w, dx)) return;
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
   const bool pointwise = is_pointwise(g);
