@@ -24,6 +24,9 @@ const USAGE = `usage: node bench/epoch.mjs [options]
   --threads N         PyTorch threads (default: the thread count rtkd's backend reports)
   --backend NAME      rtkd backend: auto (default), native, wasm, cpu, node
   --engines LIST      rtkd,torch (default both)
+  --rounds N          run each engine N times, alternating (rtkd, torch, then torch, rtkd, …), and report
+                      the run with the median epoch + test time of each (default 1): a shared VM's speed
+                      drifts over minutes, and neither engine should always run on the cooler machine
   --python PATH       python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
   --omp-wait POLICY   OMP_WAIT_POLICY of the PyTorch process: passive or active (default: unset, PyTorch's
                       own; its OpenMP threads then spin, which collapses its times when the cores are shared)
@@ -41,6 +44,7 @@ const { values: opts } = parseArgs({
     threads: { type: 'string' },
     backend: { type: 'string', default: 'auto' },
     engines: { type: 'string', default: 'rtkd,torch' },
+    rounds: { type: 'string', default: '1' },
     python: { type: 'string' },
     'omp-wait': { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -66,6 +70,7 @@ const count = (name, fallback) => {
 const subset = count('subset', undefined);
 const testSubset = count('test-subset', subset === undefined ? undefined : Math.ceil(subset / 5));
 const batch = count('batch', 64);
+const rounds = count('rounds', 1);
 const loss = opts.teacher ? (opts.loss ?? 'afd-rtk') : undefined;
 const ompWait = opts['omp-wait']?.toUpperCase();
 if (ompWait !== undefined && ompWait !== 'PASSIVE' && ompWait !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
@@ -92,26 +97,23 @@ function runParent() {
     const python = engines.includes('torch') ? findPython() : undefined;
     if (python) say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
 
-    let rtkd;
-    if (engines.includes('rtkd')) {
-      process.stderr.write('… rtkd\n');
-      const args = [fileURLToPath(import.meta.url), '--child', '--root', root, '--model', opts.model, '--batch', batch, '--backend', opts.backend];
-      if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
-      if (subset !== undefined) args.push('--subset', subset);
-      if (testSubset !== undefined) args.push('--test-subset', testSubset);
-      rtkd = { ...runNodeChild(args, 'rtkd').result, loadAverage: os.loadavg()[0] };
+    const runs = { rtkd: [], torch: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (const engine of (round % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']).filter((e) => engines.includes(e))) {
+        process.stderr.write(`… ${engine}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}\n`);
+        if (engine === 'rtkd') runs.rtkd.push({ ...runRtkd(root), loadAverage: os.loadavg()[0] });
+        else if (python?.ok) {
+          const threads = count('threads', runs.rtkd[0]?.threads ?? Math.min(os.cpus().length, 8));
+          runs.torch.push({ ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0] });
+        } else if (python) runs.torch.push({ error: 'torch not available' });
+      }
     }
-    let torch;
-    if (python?.ok) {
-      process.stderr.write('… torch\n');
-      const threads = count('threads', rtkd?.threads ?? Math.min(os.cpus().length, 8));
-      torch = { ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0] };
-    } else if (python) {
-      torch = { error: 'torch not available' };
-    }
+    const rtkd = medianRun(runs.rtkd);
+    const torch = medianRun(runs.torch);
     const ratio = rtkd?.epochSeconds !== undefined && torch?.epochSeconds !== undefined ? rtkd.epochSeconds / torch.epochSeconds : undefined;
-    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, data, rtkd, torch, ratio }));
-    else printTable(what, rtkd, torch, ratio);
+    const epochs = { rtkd: runs.rtkd.map((r) => r.epochSeconds), torch: runs.torch.map((r) => r.epochSeconds) };
+    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, rounds, data, rtkd, torch, ratio, epochSeconds: epochs }));
+    else printTable(what, rtkd, torch, ratio, epochs);
     if (python && !python.ok) process.exitCode = 2;
   } finally {
     if (temporary) rmSync(temporary, { recursive: true, force: true });
@@ -120,6 +122,22 @@ function runParent() {
 
 function loadAverage() {
   return os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+}
+
+function runRtkd(root) {
+  const args = [fileURLToPath(import.meta.url), '--child', '--root', root, '--model', opts.model, '--batch', batch, '--backend', opts.backend];
+  if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
+  if (subset !== undefined) args.push('--subset', subset);
+  if (testSubset !== undefined) args.push('--test-subset', testSubset);
+  return runNodeChild(args, 'rtkd').result;
+}
+
+/** The run whose epoch + test time is the median of `runs` (the lower middle of an even count), or the first failure. */
+function medianRun(runs) {
+  if (runs.length === 0) return undefined;
+  const failed = runs.find((r) => r.error);
+  if (failed) return failed;
+  return [...runs].sort((a, b) => a.epochSeconds - b.epochSeconds)[Math.floor((runs.length - 1) / 2)];
 }
 
 function findPython() {
@@ -143,7 +161,7 @@ function runTorch(python, root, threads) {
   return resultOf(r.stdout ?? '') ?? { error: `torch_epoch.py failed (exit ${r.status ?? r.signal})` };
 }
 
-function printTable(what, rtkd, torch, ratio) {
+function printTable(what, rtkd, torch, ratio, epochs) {
   const header = ['engine', 'setup s', 'train s', 'ms/step', 'test s', 'epoch + test s', 'cpu s', 'train images/s', 'load avg after'];
   const row = (name, r) => {
     if (!r) return undefined;
@@ -156,7 +174,10 @@ function printTable(what, rtkd, torch, ratio) {
   printMarkdownTable(header, [row(label, rtkd), row(torchLabel, torch)].filter(Boolean));
   console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
   console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
-  if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time): ${ratio.toFixed(2)}×`);
+  if (rounds > 1) {
+    console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (rtkd ${epochs.rtkd.map((s) => s.toFixed(1)).join(', ')} s; PyTorch ${epochs.torch.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ')} s).`);
+  }
+  if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
   if (os.loadavg()[0] > os.cpus().length) {
     console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
   }
