@@ -275,7 +275,7 @@ std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
 // RTKD_NATIVE_STRIDED_INPUT=0 (read at every call, for A/B runs) asks for im2col.
 bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
-  if ((g.sh == 1 && g.sw == 1) || (env && std::strcmp(env, "0") == 0)) return false;
+  if ((g.sh == 1 && g.sw == 1) || g.pt < 0 || g.pl < 0 || (env && std::strcmp(env, "0") == 0)) return false;
   const std::vector<InputPhase> phases = input_phases(g, w);
   if (phases.empty()) return false;
   const long dySize = static_cast<long>(g.oh) * g.ow * g.cout, dxSize = static_cast<long>(g.h) * g.w * g.cin;
