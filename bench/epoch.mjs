@@ -25,7 +25,8 @@ const USAGE = `usage: node bench/epoch.mjs [options]
   --backend NAME      rtkd backend: auto (default), native, wasm, cpu, node
   --engines LIST      rtkd,torch (default both)
   --rounds N          run each engine N times, alternating (rtkd, torch, then torch, rtkd, …), and report
-                      the run with the median epoch + test time of each (default 1): a shared VM's speed
+                      the run with the median epoch + test time of each (of an even count the faster
+                      middle one; default 1): a shared VM's speed
                       drifts over minutes, and neither engine should always run on the cooler machine
   --python PATH       python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
   --omp-wait POLICY   OMP_WAIT_POLICY of the PyTorch process: passive or active (default: unset, PyTorch's
@@ -175,7 +176,8 @@ function printTable(what, rtkd, torch, ratio, epochs) {
   console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
   console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
   if (rounds > 1) {
-    console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (rtkd ${epochs.rtkd.map((s) => s.toFixed(1)).join(', ')} s; PyTorch ${epochs.torch.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ')} s).`);
+    const seconds = (list) => list.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ');
+    console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (rtkd ${seconds(epochs.rtkd)} s; PyTorch ${seconds(epochs.torch)} s).`);
   }
   if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
   if (os.loadavg()[0] > os.cpus().length) {
