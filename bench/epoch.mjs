@@ -177,7 +177,8 @@ function printTable(what, rtkd, torch, ratio, epochs) {
   console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
   if (rounds > 1) {
     const seconds = (list) => list.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ');
-    console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (rtkd ${seconds(epochs.rtkd)} s; PyTorch ${seconds(epochs.torch)} s).`);
+    const listed = [['rtkd', epochs.rtkd], ['PyTorch', epochs.torch]].filter(([, list]) => list.length).map(([name, list]) => `${name} ${seconds(list)} s`);
+    console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (${listed.join('; ')}).`);
   }
   if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
   if (os.loadavg()[0] > os.cpus().length) {
