@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { printMarkdownTable, resultOf, runNodeChild, writeSyntheticCifar10 } from './lib.mjs';
+import { findPython, printMarkdownTable, resultOf, runNodeChild, writeSyntheticCifar10 } from './lib.mjs';
 
 const USAGE = `usage: node bench/epoch.mjs [options]
   --model NAME        the network trained (the student), default resnet20
@@ -95,7 +95,7 @@ function runParent() {
     const data = opts.root ? `CIFAR-10 files in ${opts.root}` : 'synthetic CIFAR-10-format files';
     say(`bench:epoch ${what}; ${data}; train ${subset ?? 'all'} / test ${testSubset ?? 'all'} images, batch ${batch}`);
     say(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); node ${process.version}; load avg ${loadAverage()} at the start`);
-    const python = engines.includes('torch') ? findPython() : undefined;
+    const python = engines.includes('torch') ? findPython(opts.python, ['numpy']) : undefined;
     if (python) say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
 
     const runs = { rtkd: [], torch: [] };
@@ -139,17 +139,6 @@ function medianRun(runs) {
   const failed = runs.find((r) => r.error);
   if (failed) return failed;
   return [...runs].sort((a, b) => a.epochSeconds - b.epochSeconds)[Math.floor((runs.length - 1) / 2)];
-}
-
-function findPython() {
-  const candidates = opts.python ? [opts.python] : [process.env.RTKD_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
-  const reasons = [];
-  for (const candidate of [...new Set(candidates)]) {
-    const r = spawnSync(candidate, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { ok: true, path: candidate, version: r.stdout.trim() };
-    reasons.push(`${candidate}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`);
-  }
-  return { ok: false, reason: reasons.join('; ') };
 }
 
 function runTorch(python, root, threads) {

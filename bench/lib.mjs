@@ -1,5 +1,5 @@
 // Helpers shared by the bench scripts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,4 +163,20 @@ export function nativeAddon(threads) {
   const addon = createRequire(import.meta.url)('../packages/native/build/Release/rtkd_native.node');
   addon.setThreads(threads);
   return addon;
+}
+
+/**
+ * The first python (`explicit`, else $RTKD_PYTHON, python3, /usr/bin/python3) that imports torch
+ * and the other `modules`: `{ ok: true, path, version }` (torch's version), or `{ ok: false,
+ * reason }` naming why each candidate failed.
+ */
+export function findPython(explicit, modules = []) {
+  const candidates = explicit ? [explicit] : [process.env.RTKD_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  const reasons = [];
+  for (const candidate of [...new Set(candidates)]) {
+    const r = spawnSync(candidate, ['-c', `import ${['torch', ...modules].join(', ')}; print(torch.__version__)`], { encoding: 'utf8' });
+    if (r.status === 0) return { ok: true, path: candidate, version: r.stdout.trim() };
+    reasons.push(`${candidate}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`);
+  }
+  return { ok: false, reason: reasons.join('; ') };
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { distillCase, installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
+import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -84,7 +84,7 @@ function runParent() {
   const cases = opts.cases.split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of cases) if (!CASES[c]) throw new Error(`unknown case '${c}'; known: ${Object.keys(CASES).join(', ')}`);
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
-  const python = findPython();
+  const python = findPython(opts.python);
   say(`rtkd vs PyTorch: batch ${opts.batch}, ${opts.threads} thread(s) each; node ${process.version}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); load avg ${os.loadavg()[0].toFixed(1)}`);
   say(python.ok ? `torch: ${python.version} via ${python.path}${ompPolicy ? `, OMP_WAIT_POLICY=${ompPolicy}` : ''}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
   const rows = [];
@@ -134,17 +134,6 @@ function pooled(results) {
 
 function round(x, digits = 1) {
   return x === undefined ? null : Number(x.toFixed(digits));
-}
-
-function findPython() {
-  const candidates = opts.python ? [opts.python] : [process.env.RTKD_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
-  const reasons = [];
-  for (const candidate of [...new Set(candidates)]) {
-    const r = spawnSync(candidate, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { ok: true, path: candidate, version: r.stdout.trim() };
-    reasons.push(`${candidate}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`);
-  }
-  return { ok: false, reason: reasons.join('; ') };
 }
 
 function runRtkd(name) {
