@@ -1,5 +1,6 @@
 // Helpers shared by the bench scripts.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +79,41 @@ export function runNodeChild(args, what) {
   }
   const result = resultOf(out) ?? { error: `the ${what} process failed (${failure || 'no result'})` };
   return { result, lines: out.split('\n').filter((l) => l && !l.startsWith('RESULT ')) };
+}
+
+/**
+ * Starts a step server: a process that builds its case, prints `READY [json]`, then answers each
+ * `step` line on its stdin with one `STEP {json}` line (bench/torch_step.py and bench/vs-torch.mjs
+ * with --serve). Its stderr is shown live. `ready` resolves to the READY line's json ({} if none);
+ * `step()` to the next STEP's json; both reject if the process exits first. `end()` lets it exit.
+ */
+export function startStepServer(command, args, what, env = process.env) {
+  const child = spawn(command, args.map(String), { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let exited = '';
+  const fail = (reason) => {
+    exited = `the ${what} process ${reason}; see its stderr above`;
+    for (const w of waiting.splice(0)) w.reject(new Error(exited));
+  };
+  child.on('exit', (code, signal) => fail(`exited (${code ?? signal})`));
+  child.on('error', (error) => fail(`could not start (${error.message})`));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const match = /^(READY|STEP)\b ?(.*)$/.exec(line);
+    if (match) waiting.shift()?.resolve(match[2] ? JSON.parse(match[2]) : {});
+  });
+  const next = () => (exited ? Promise.reject(new Error(exited)) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
+  const ready = next();
+  return {
+    ready,
+    step() {
+      const answer = next();
+      if (!exited) child.stdin.write('step\n');
+      return answer;
+    },
+    end() {
+      if (!exited) child.stdin.end('end\n');
+    },
+  };
 }
 
 /** Prints a Markdown table whose columns are padded to their widest cell. */

@@ -11,8 +11,10 @@ The cross-architecture students (vgg8, mobilenetv2, shufflev1, shufflev2) follow
 
 usage: python3 bench/torch_step.py --case resnet20|wrn_16_2|distill|vgg8|mobilenetv2|shufflev1|shufflev2
                                    [--threads 2] [--batch 64]
-                                   [--steps 5] [--warmup 2] [--channels-last 1]
-Prints one line `RESULT {json}` with the median wall and process-CPU ms per step.
+                                   [--steps 5] [--warmup 2] [--channels-last 1] [--serve]
+Prints one line `RESULT {json}` with the median wall and process-CPU ms per step. With --serve
+(bench/vs-torch.mjs --interleave) it builds the case, prints `READY`, then runs one step for each
+`step` line read from stdin and prints `STEP {json}` (wall and CPU ms, loss) until `end` or EOF.
 """
 import argparse
 import json
@@ -424,14 +426,16 @@ def main():
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--channels-last', type=int, default=1)
+    parser.add_argument('--serve', action='store_true')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     step = build_case(args.case, args.batch, bool(args.channels_last))
+    if args.serve:
+        serve(step)
+        return
     wall, cpu, loss = [], [], float('nan')
     for i in range(args.warmup + args.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        loss = step()
-        dt, dc = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        dt, dc, loss = timed(step)
         print(f'  torch {args.case} {"warm-up" if i < args.warmup else i - args.warmup + 1}: {dt:.0f} ms (cpu {dc:.0f} ms) loss {loss:.3f}', file=sys.stderr)
         if i >= args.warmup:
             wall.append(dt)
@@ -441,6 +445,23 @@ def main():
         'batch': args.batch, 'steps': args.steps, 'warmup': args.warmup, 'channels_last': bool(args.channels_last),
         'ms': statistics.median(wall), 'cpu_ms': statistics.median(cpu), 'min_ms': min(wall), 'max_ms': max(wall), 'walls': wall, 'cpus': cpu, 'loss': loss,
     }))
+
+
+def timed(step):
+    """(wall ms, process CPU ms, loss) of one step."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    loss = step()
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, loss
+
+
+def serve(step):
+    """One step per `step` line on stdin, each answered by a `STEP {json}` line, until `end` or EOF."""
+    print('READY', flush=True)
+    for line in sys.stdin:
+        if line.strip() != 'step':
+            break
+        ms, cpu_ms, loss = timed(step)
+        print('STEP ' + json.dumps({'ms': ms, 'cpu_ms': cpu_ms, 'loss': loss}), flush=True)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm bench:vs-torch`: the same training steps timed in PyTorch (bench/torch_step.py, the
 // system's python3 with torch) and in rtkd on the fastest backend `initBackend('auto')` loads,
-// one after the other (never at the same time), each in its own process.
+// one after the other (never at the same time), each in its own process; with --interleave both
+// processes stay up and take single steps in turn.
 // Uses the BUILT packages: `pnpm build` first.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -9,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild } from './lib.mjs';
+import { createInterface } from 'node:readline';
+import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startStepServer } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -22,6 +24,10 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
                     the recycling of output arrays warming up; PyTorch's from the second)
   --rounds N        run each engine N times per case, alternating (rtkd, torch, torch, rtkd, …), and
                     pool their steps: both see the same machine when its speed drifts (default 1)
+  --interleave      start both engines' processes at once and alternate single steps (rtkd, torch,
+                    torch, rtkd, …; the other engine waits idle on its pipe meanwhile): both see the
+                    same machine within a second, for VMs whose speed drifts by tens of percent
+                    within minutes (not with --rounds or --profile)
   --batch N         batch size (default 64)
   --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
   --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
@@ -42,6 +48,8 @@ const { values: opts } = parseArgs({
     python: { type: 'string' },
     'omp-wait': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    interleave: { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     child: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -75,12 +83,13 @@ const count = (name) => {
 const ompPolicy = opts['omp-wait']?.toUpperCase();
 if (ompPolicy !== undefined && ompPolicy !== 'PASSIVE' && ompPolicy !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
 
+if (opts.interleave && (count('rounds') > 1 || opts.profile)) throw new Error('--interleave takes neither --rounds nor --profile');
 if (opts.child) await runRtkdChild(opts.child);
-else runParent();
+else await runParent();
 
 // ---------------------------------------------------------------- parent
 
-function runParent() {
+async function runParent() {
   const cases = opts.cases.split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of cases) if (!CASES[c]) throw new Error(`unknown case '${c}'; known: ${Object.keys(CASES).join(', ')}`);
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
@@ -90,6 +99,10 @@ function runParent() {
   const rows = [];
   const rounds = Math.max(1, count('rounds'));
   for (const name of cases) {
+    if (opts.interleave) {
+      rows.push(withRatio(name, python.ok ? await runInterleaved(python.path, name, say) : { rtkd: { error: 'not run: --interleave needs torch' }, torch: { error: 'torch not available' } }));
+      continue;
+    }
     const runs = { rtkd: [], torch: [] };
     for (let round = 0; round < rounds; round++) {
       // rtkd first in even rounds, torch first in odd ones: neither always runs on the cooler machine.
@@ -103,10 +116,7 @@ function runParent() {
         }
       }
     }
-    const rtkd = pooled(runs.rtkd);
-    const torch = pooled(runs.torch);
-    const ratio = rtkd.ms !== undefined && torch.ms !== undefined ? rtkd.ms / torch.ms : undefined;
-    rows.push({ name, rtkd, torch, ratio });
+    rows.push(withRatio(name, { rtkd: pooled(runs.rtkd), torch: pooled(runs.torch) }));
   }
   if (opts.json) {
     console.log(JSON.stringify({
@@ -121,6 +131,53 @@ function runParent() {
     printTable(rows, python);
   }
   if (!python.ok) process.exitCode = 2;
+}
+
+function withRatio(name, { rtkd, torch }) {
+  const ratio = rtkd.ms !== undefined && torch.ms !== undefined ? rtkd.ms / torch.ms : undefined;
+  return { name, rtkd, torch, ratio };
+}
+
+/**
+ * Both engines' step servers up at once, single steps in turn — rtkd then torch, then torch then
+ * rtkd, … — so neither always steps right after the other; the warm-up steps alternate the same way.
+ */
+async function runInterleaved(pythonPath, name, say) {
+  process.stderr.write(`… ${name}: rtkd and torch interleaved, step by step\n`);
+  const rtkdArgs = [fileURLToPath(import.meta.url), '--child', name, '--serve', '--threads', opts.threads, '--batch', opts.batch, '--backend', opts.backend];
+  const servers = {
+    rtkd: startStepServer(process.execPath, rtkdArgs, 'rtkd'),
+    torch: startStepServer(pythonPath, [path.join(here, 'torch_step.py'), '--case', name, '--serve', '--threads', opts.threads, '--batch', opts.batch], 'torch', torchEnv()),
+  };
+  const steps = { rtkd: [], torch: [] };
+  try {
+    const [rtkdInfo] = await Promise.all([servers.rtkd.ready, servers.torch.ready]);
+    for (const note of rtkdInfo.notes ?? []) say(`  note: ${note}`);
+    const warmup = count('warmup');
+    for (let i = 0; i < warmup + count('steps'); i++) {
+      for (const engine of i % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']) {
+        const step = await servers[engine].step();
+        process.stderr.write(`  ${engine} ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${step.ms.toFixed(0)} ms (cpu ${step.cpu_ms.toFixed(0)} ms) loss ${step.loss.toFixed(3)}\n`);
+        if (i >= warmup) steps[engine].push(step);
+      }
+    }
+    return { rtkd: { ...rtkdInfo, ...stepStats(steps.rtkd) }, torch: stepStats(steps.torch) };
+  } catch (error) {
+    return { rtkd: { error: error.message }, torch: { error: error.message } };
+  } finally {
+    servers.rtkd.end();
+    servers.torch.end();
+  }
+}
+
+/** Median and min wall, median CPU of a list of STEP answers. */
+function stepStats(steps) {
+  const walls = steps.map((s) => s.ms);
+  return { ms: median(walls), min_ms: Math.min(...walls), cpu_ms: median(steps.map((s) => s.cpu_ms)), steps: walls.length, walls };
+}
+
+function torchEnv() {
+  return ompPolicy ? { ...process.env, OMP_WAIT_POLICY: ompPolicy } : process.env;
 }
 
 /** One result over every round's timed steps: median and min wall, median CPU (the first error wins). */
@@ -145,8 +202,7 @@ function runRtkd(name) {
 
 function runTorch(python, name) {
   const args = [path.join(here, 'torch_step.py'), '--case', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch];
-  const env = ompPolicy ? { ...process.env, OMP_WAIT_POLICY: ompPolicy } : process.env;
-  const r = spawnSync(python, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  const r = spawnSync(python, args, { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
   return resultOf(r.stdout ?? '') ?? { error: `torch_step.py failed (exit ${r.status ?? r.signal})` };
 }
 
@@ -157,7 +213,7 @@ function printTable(rows, python) {
     r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`]);
   printMarkdownTable(header, body);
   const rounds = Math.max(1, count('rounds'));
-  const perEngine = rounds > 1 ? `${opts.steps} steps after ${opts.warmup} warm-up in each of ${rounds} alternating rounds per engine, pooled` : `${opts.steps} steps after ${opts.warmup} warm-up`;
+  const perEngine = opts.interleave ? `${opts.steps} steps after ${opts.warmup} warm-up per engine, the engines stepping in turn` : rounds > 1 ? `${opts.steps} steps after ${opts.warmup} warm-up in each of ${rounds} alternating rounds per engine, pooled` : `${opts.steps} steps after ${opts.warmup} warm-up`;
   console.log(`\nms/step = median wall time of ${perEngine}; cpu ms = median process CPU time (all threads).`);
   for (const r of rows) console.log(`  ${r.name}: ${CASES[r.name].replace('B', opts.batch)}`);
   console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
@@ -194,6 +250,8 @@ async function runRtkdChild(name) {
   const x = tf.tensor4d(rng.normalArray(batch * 32 * 32 * 3), [batch, 32, 32, 3]);
   const labels = tf.tensor1d(Int32Array.from({ length: batch }, () => rng.int(100)), 'int32');
   const step = buildStep(name, { core, models, losses, train, tf }, x, labels);
+  const backendLabel = `${report.name}${report.threads ? ` ×${report.threads}` : ''}`;
+  if (opts.serve) return serveSteps(step, { backend: report.name, backendLabel, threads: report.threads, notes: report.notes });
 
   const wall = [];
   const cpu = [];
@@ -214,8 +272,22 @@ async function runRtkdChild(name) {
   }
   const ms = median(wall);
   if (profiler) printProfile(profiler.take(steps), ms, median(cpu), name);
-  const backendLabel = `${report.name}${report.threads ? ` ×${report.threads}` : ''}`;
   console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', backend: report.name, backendLabel, threads: report.threads, case: name, batch, steps, warmup, ms, cpu_ms: median(cpu), min_ms: Math.min(...wall), max_ms: Math.max(...wall), walls: wall, cpus: cpu, loss, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+  process.exit(0);
+}
+
+/** The rtkd side of --interleave: one step per `step` line on stdin, answered by `STEP {json}`. */
+async function serveSteps(step, info) {
+  console.log(`READY ${JSON.stringify(info)}`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() !== 'step') break;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const loss = step();
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    console.log(`STEP ${JSON.stringify({ ms, cpu_ms: (c.user + c.system) / 1000, loss })}`);
+  }
   process.exit(0);
 }
 
