@@ -1,7 +1,8 @@
 // Per-shape timings of @rtkd/native's fused BatchNorm kernels, the previous ones against the
 // current ones (RTKD_NATIVE_BN=legacy, read at every call), A/B interleaved in one process so both
 // see the same load: training forward with the fused ReLU (RtkdBatchNormTrain), its gradient
-// through the ReLU (RtkdBatchNormTrainGrad), the eval-mode affine map with ReLU (RtkdChannelAffine)
+// through the ReLU (RtkdBatchNormTrainGrad; its mask read from y, and recomputed from x and beta as
+// for a ReLU without a residual), the eval-mode affine map with ReLU (RtkdChannelAffine)
 // and the channel mean of squares (RtkdChannelMeanSquare).
 //   node bench/batchnorm.mjs [--threads 2] [--reps 7] [--inner 10] [--batch 64] [--shapes "32,32,16;8,8,128"]
 // Each sample times `inner` calls; the table shows the median sample per call, wall ms and in
@@ -40,6 +41,7 @@ for (const [h, w, c] of SHAPES) {
   const kernels = [
     ['BatchNormTrain +ReLU', () => addon.batchNormTrain(x, gamma, beta, y, mean, variance, invstd, c, 1e-5, 1)],
     ['BatchNormTrainGrad +ReLU', () => addon.batchNormTrainGrad(dy, x, gamma, mean, invstd, dx, dg, db, c, y)],
+    ['BatchNormTrainGrad +ReLU, mask from x', () => addon.batchNormTrainGrad(dy, x, gamma, mean, invstd, dx, dg, db, c, null, null, beta)],
     ['ChannelAffine +ReLU', () => addon.channelAffine(x, gamma, beta, dx, c, 1)],
     ['ChannelMeanSquare', () => addon.channelMeanSquare(x, out, c)],
   ];

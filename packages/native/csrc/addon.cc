@@ -232,19 +232,20 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels, reluY: Float32Array | null, gOut?: Float32Array | null)
+// (dy, x, gamma, mean, invstd, dx, dgamma, dbeta, channels, reluY: Float32Array | null, gOut?: Float32Array | null, reluBeta?: Float32Array | null)
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info, 11, 10);
-  size_t n = 0, dyLen = 0, dxLen = 0, yLen = 0, gLen = 0;
+  Args a(env, info, 12, 10);
+  size_t n = 0, dyLen = 0, dxLen = 0, yLen = 0, gLen = 0, betaLen = 0;
   float *dy = a.f32(0, &dyLen), *x = a.f32(1, &n), *gamma = a.f32(2), *mean = a.f32(3), *invstd = a.f32(4), *dx = a.f32(5, &dxLen), *dgamma = a.f32(6), *dbeta = a.f32(7);
   int64_t c = a.num(8);
   float* reluY = a.optional_f32(9, &yLen);
   float* gOut = a.optional_f32(10, &gLen);
-  if (a.ok && (c < 1 || n % size_t(c) != 0 || dyLen != n || dxLen != n || (reluY && yLen != n) || (gOut && gLen != n))) {
+  float* reluBeta = a.optional_f32(11, &betaLen);
+  if (a.ok && (c < 1 || n % size_t(c) != 0 || dyLen != n || dxLen != n || (reluY && yLen != n) || (gOut && gLen != n) || (reluBeta && betaLen != size_t(c)))) {
     fail(env, "rtkd native: batchNormTrainGrad: bad channel count or sizes");
     return nullptr;
   }
-  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, reluY, dx, dgamma, dbeta, gOut, int64_t(n) / c, c);
+  if (a.ok) rtkd::batch_norm_train_grad(dy, x, gamma, mean, invstd, reluY, reluBeta, dx, dgamma, dbeta, gOut, int64_t(n) / c, c);
   return nullptr;
 }
 

@@ -16,11 +16,14 @@ struct BnKernels {
   void (*normalize)(const float* x, const float* mean, const float* scale, const float* beta, const float* residual, float* y, int64_t rows, int64_t C,
                     bool relu);
   // Per channel over the chunk: sdy = Σ g and sdyx = Σ g·(x − mean), g = dy·step(y) when y is
-  // given (tfjs's Relu gradient: NaN where y is NaN), else dy.
-  void (*grad_sums)(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx);
+  // given (tfjs's Relu gradient: NaN where y is NaN); else, when beta is given, dy·step of
+  // normalize's (x − mean)·scale + beta recomputed with its rounding (a fused ReLU without a
+  // residual: the same g without reading y); else dy. scale is read only with beta.
+  void (*grad_sums)(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
+                    float* sdy, float* sdyx);
   // dx = k·((g − a) − (x − mean)·b), g as in grad_sums; g itself is stored at g_out when not null.
-  void (*grad_dx)(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                  float* g_out, int64_t rows, int64_t C);
+  void (*grad_dx)(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, const float* k, const float* a,
+                  const float* b, float* dx, float* g_out, int64_t rows, int64_t C);
   // y = x·scale + shift (then max(0, y) when relu).
   void (*affine)(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t C, bool relu);
 };

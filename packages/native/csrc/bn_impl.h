@@ -177,11 +177,14 @@ struct BnFlavour {
     }
   }
 
+  // (x − mean)·scale + shift of one element, as map_scalar rounds it (also the gradient's mask).
+  static float centred_affine_scalar(const float* x, const float* mean, const float* scale, const float* shift, int64_t o, int64_t c) {
+    return (x[o] - mean[c]) * scale[c] + shift[c];
+  }
+
   template <bool Relu, bool Centre, bool Residual>
   static float map_scalar(const float* x, const float* mean, const float* scale, const float* shift, const float* residual, int64_t o, int64_t c) {
-    float t = x[o];
-    if (Centre) t -= mean[c];
-    t = t * scale[c] + shift[c];
+    float t = Centre ? centred_affine_scalar(x, mean, scale, shift, o, c) : x[o] * scale[c] + shift[c];
     if (Residual) t += residual[o];
     return Relu && t < 0.f ? 0.f : t;
   }
@@ -210,11 +213,33 @@ struct BnFlavour {
   }
 
   // ---------------------------------------------------------------- gradient
+  // Where the gradient's ReLU mask comes from: none, step(y) of the saved output, or step of the
+  // output recomputed from x — (x − mean)·scale + beta with the forward's rounding — so that y is
+  // not read (ReLU without a residual; relu_grad(g, t) = relu_grad(g, relu(t)) for every t).
+  enum Mask { kNoMask, kMaskFromY, kMaskFromX };
+
   static float step_scalar(float g, float y) { return g * (y > 0.f ? 1.f : (y != y ? __builtin_nanf("") : 0.f)); }
 
-  template <bool Relu>
+  // The masked dy of one element (scalar tail).
+  template <int M>
+  static float masked_scalar(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t o, int64_t c) {
+    if constexpr (M == kMaskFromY) return step_scalar(dy[o], y[o]);
+    if constexpr (M == kMaskFromX) return step_scalar(dy[o], centred_affine_scalar(x, mean, scale, beta, o, c));
+    return dy[o];
+  }
+
+  // The masked dy of W elements at o (channel c), xc = x − mean there.
+  template <int M>
+  static vec masked(const float* dy, const float* y, const float* scale, const float* beta, int64_t o, int64_t c, vec xc) {
+    const vec g = V::load(dy + o);
+    if constexpr (M == kMaskFromY) return V::relu_grad(g, V::load(y + o));
+    if constexpr (M == kMaskFromX) return V::relu_grad(g, V::fma(xc, V::load(scale + c), V::load(beta + c)));
+    return g;
+  }
+
+  template <int M>
   struct GradSums {
-    const float *dy, *x, *y, *mean;
+    const float *dy, *x, *y, *mean, *scale, *beta;
     int64_t rows, C;
     float *sdy, *sdyx;
     template <int NV>
@@ -234,20 +259,21 @@ struct BnFlavour {
     void add_row(int64_t r, int64_t c, const vec* mv, vec* a, vec* b) const {
       const int64_t o = r * C + c;
       for (int v = 0; v < NV; ++v) {
-        vec g = V::load(dy + o + v * W);
-        if (Relu) g = V::relu_grad(g, V::load(y + o + v * W));
+        const vec xc = V::sub(V::load(x + o + v * W), mv[v]);
+        const vec g = masked<M>(dy, y, scale, beta, o + v * W, c + v * W, xc);
         a[v] = V::add(a[v], g);
-        b[v] = V::fma(g, V::sub(V::load(x + o + v * W), mv[v]), b[v]);
+        b[v] = V::fma(g, xc, b[v]);
       }
     }
   };
 
-  template <bool Relu>
-  static void grad_sums_with(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx) {
-    for (int64_t c = for_groups(C, GradSums<Relu>{dy, x, y, mean, rows, C, sdy, sdyx}); c < C; ++c) {
+  template <int M>
+  static void grad_sums_with(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
+                             float* sdy, float* sdyx) {
+    for (int64_t c = for_groups(C, GradSums<M>{dy, x, y, mean, scale, beta, rows, C, sdy, sdyx}); c < C; ++c) {
       float s = 0.f, t = 0.f;
       for (int64_t r = 0; r < rows; ++r) {
-        const float g = Relu ? step_scalar(dy[r * C + c], y[r * C + c]) : dy[r * C + c];
+        const float g = masked_scalar<M>(dy, x, y, mean, scale, beta, r * C + c, c);
         s += g;
         t += g * (x[r * C + c] - mean[c]);
       }
@@ -256,77 +282,84 @@ struct BnFlavour {
     }
   }
 
-  static void grad_sums(const float* dy, const float* x, const float* y, const float* mean, int64_t rows, int64_t C, float* sdy, float* sdyx) {
-    if (y != nullptr) grad_sums_with<true>(dy, x, y, mean, rows, C, sdy, sdyx);
-    else grad_sums_with<false>(dy, x, y, mean, rows, C, sdy, sdyx);
+  static void grad_sums(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
+                        float* sdy, float* sdyx) {
+    if (y != nullptr) grad_sums_with<kMaskFromY>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
+    else if (beta != nullptr) grad_sums_with<kMaskFromX>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
+    else grad_sums_with<kNoMask>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
   }
 
-  template <bool Relu, bool StoreG>
-  struct GradDx {
-    const float *dy, *x, *y, *mean, *k, *a, *b;
+  // The operands of grad_dx: dx = k·((g − a) − (x − mean)·b), g the masked dy (stored at gOut when StoreG).
+  struct DxArgs {
+    const float *dy, *x, *y, *mean, *scale, *beta, *k, *a, *b;
     float *dx, *gOut;
     int64_t rows, C;
+  };
+
+  template <int M, bool StoreG>
+  struct GradDx {
+    DxArgs p;
     template <int NV>
     void run(int64_t c) const {
       vec mv[NV], kv[NV], av[NV], bv[NV];
       for (int v = 0; v < NV; ++v) {
-        mv[v] = V::load(mean + c + v * W);
-        kv[v] = V::load(k + c + v * W);
-        av[v] = V::load(a + c + v * W);
-        bv[v] = V::load(b + c + v * W);
+        mv[v] = V::load(p.mean + c + v * W);
+        kv[v] = V::load(p.k + c + v * W);
+        av[v] = V::load(p.a + c + v * W);
+        bv[v] = V::load(p.b + c + v * W);
       }
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t o = r * C + c;
+      for (int64_t r = 0; r < p.rows; ++r) {
+        const int64_t o = r * p.C + c;
         for (int v = 0; v < NV; ++v) {
-          vec g = V::load(dy + o + v * W);
-          if (Relu) g = V::relu_grad(g, V::load(y + o + v * W));
-          if (StoreG) V::store(gOut + o + v * W, g);
-          const vec t = V::fnma(V::sub(V::load(x + o + v * W), mv[v]), bv[v], V::sub(g, av[v]));
-          V::store(dx + o + v * W, V::mul(kv[v], t));
+          const vec xc = V::sub(V::load(p.x + o + v * W), mv[v]);
+          const vec g = masked<M>(p.dy, p.y, p.scale, p.beta, o + v * W, c + v * W, xc);
+          if (StoreG) V::store(p.gOut + o + v * W, g);
+          V::store(p.dx + o + v * W, V::mul(kv[v], V::fnma(xc, bv[v], V::sub(g, av[v]))));
         }
       }
     }
   };
 
-  template <bool Relu, bool StoreG>
-  static void grad_dx_with(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                           float* gOut, int64_t rows, int64_t C) {
-    if (C <= V::MaxNV * W) return grad_dx_block<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
+  template <int M, bool StoreG>
+  static void grad_dx_scalar(const DxArgs& p, int64_t o, int64_t c) {
+    const float g = masked_scalar<M>(p.dy, p.x, p.y, p.mean, p.scale, p.beta, o, c);
+    if (StoreG) p.gOut[o] = g;
+    p.dx[o] = p.k[c] * ((g - p.a[c]) - (p.x[o] - p.mean[c]) * p.b[c]);
+  }
+
+  template <int M, bool StoreG>
+  static void grad_dx_with(const DxArgs& p) {
+    const int64_t C = p.C;
+    if (C <= V::MaxNV * W) {
+      for (int64_t c = for_groups(C, GradDx<M, StoreG>{p}); c < C; ++c)
+        for (int64_t r = 0; r < p.rows; ++r) grad_dx_scalar<M, StoreG>(p, r * C + c, c);
+      return;
+    }
     const int64_t vc = C / W * W;
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = 0; r < p.rows; ++r) {
       const int64_t o = r * C;
       for (int64_t c = 0; c < vc; c += W) {
-        vec g = V::load(dy + o + c);
-        if (Relu) g = V::relu_grad(g, V::load(y + o + c));
-        if (StoreG) V::store(gOut + o + c, g);
-        const vec t = V::fnma(V::sub(V::load(x + o + c), V::load(mean + c)), V::load(b + c), V::sub(g, V::load(a + c)));
-        V::store(dx + o + c, V::mul(V::load(k + c), t));
+        const vec xc = V::sub(V::load(p.x + o + c), V::load(p.mean + c));
+        const vec g = masked<M>(p.dy, p.y, p.scale, p.beta, o + c, c, xc);
+        if (StoreG) V::store(p.gOut + o + c, g);
+        V::store(p.dx + o + c, V::mul(V::load(p.k + c), V::fnma(xc, V::load(p.b + c), V::sub(g, V::load(p.a + c)))));
       }
-      for (int64_t c = vc; c < C; ++c) grad_dx_scalar<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, o + c, c);
+      for (int64_t c = vc; c < C; ++c) grad_dx_scalar<M, StoreG>(p, o + c, c);
     }
   }
 
-  template <bool Relu, bool StoreG>
-  static void grad_dx_scalar(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                             float* gOut, int64_t o, int64_t c) {
-    const float g = Relu ? step_scalar(dy[o], y[o]) : dy[o];
-    if (StoreG) gOut[o] = g;
-    dx[o] = k[c] * ((g - a[c]) - (x[o] - mean[c]) * b[c]);
+  template <int M>
+  static void grad_dx_masked(const DxArgs& p) {
+    if (p.gOut != nullptr) grad_dx_with<M, true>(p);
+    else grad_dx_with<M, false>(p);
   }
 
-  template <bool Relu, bool StoreG>
-  static void grad_dx_block(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                            float* gOut, int64_t rows, int64_t C) {
-    for (int64_t c = for_groups(C, GradDx<Relu, StoreG>{dy, x, y, mean, k, a, b, dx, gOut, rows, C}); c < C; ++c)
-      for (int64_t r = 0; r < rows; ++r) grad_dx_scalar<Relu, StoreG>(dy, x, y, mean, k, a, b, dx, gOut, r * C + c, c);
-  }
-
-  static void grad_dx(const float* dy, const float* x, const float* y, const float* mean, const float* k, const float* a, const float* b, float* dx,
-                      float* gOut, int64_t rows, int64_t C) {
-    if (y == nullptr && gOut == nullptr) grad_dx_with<false, false>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
-    else if (y == nullptr) grad_dx_with<false, true>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
-    else if (gOut == nullptr) grad_dx_with<true, false>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
-    else grad_dx_with<true, true>(dy, x, y, mean, k, a, b, dx, gOut, rows, C);
+  static void grad_dx(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, const float* k, const float* a,
+                      const float* b, float* dx, float* gOut, int64_t rows, int64_t C) {
+    const DxArgs p{dy, x, y, mean, scale, beta, k, a, b, dx, gOut, rows, C};
+    if (y != nullptr) grad_dx_masked<kMaskFromY>(p);
+    else if (beta != nullptr) grad_dx_masked<kMaskFromX>(p);
+    else grad_dx_masked<kNoMask>(p);
   }
 
   static const BnKernels& kernels() {

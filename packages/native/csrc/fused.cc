@@ -67,6 +67,9 @@ void map_rows(int64_t rows, int64_t channels, RowFn row_fn) {
 
 namespace legacy {
 
+// The previous kernels' normalised value (before the ReLU) of element c of row p.
+inline float centred_affine(const float* p, const float* mean, const float* s, const float* beta, int64_t c) { return (p[c] - mean[c]) * s[c] + beta[c]; }
+
 void batch_norm_train(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var, float* invstd,
                       int64_t rows, int64_t channels, float eps, bool relu) {
   const int64_t C = channels;
@@ -95,11 +98,11 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, flo
     float* q = y + r * C;
     if (relu) {
       for (int64_t c = 0; c < C; ++c) {
-        const float v = (p[c] - mean[c]) * s[c] + beta[c];
+        const float v = centred_affine(p, mean, s, beta, c);
         q[c] = v < 0.f ? 0.f : v;
       }
     } else {
-      for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - mean[c]) * s[c] + beta[c];
+      for (int64_t c = 0; c < C; ++c) q[c] = centred_affine(p, mean, s, beta, c);
     }
   });
 }
@@ -158,6 +161,19 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
                            const float* relu_y, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t channels) {
   if (relu_y != nullptr) batch_norm_train_grad_impl<true>(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
   else batch_norm_train_grad_impl<false>(dy, x, gamma, mean, invstd, nullptr, dx, dgamma, dbeta, rows, channels);
+}
+
+// The fused-ReLU output y of batch_norm_train above, recomputed from x (for a gradient given beta instead of y).
+std::vector<float> relu_output(const float* x, const float* gamma, const float* beta, const float* mean, const float* invstd, int64_t rows, int64_t C) {
+  std::vector<float> scale(C), y(static_cast<size_t>(rows * C));
+  for (int64_t c = 0; c < C; ++c) scale[c] = invstd[c] * gamma[c];
+  map_rows(rows, C, [&](int64_t r) {
+    for (int64_t c = 0; c < C; ++c) {
+      const float v = centred_affine(x + r * C, mean, scale.data(), beta, c);
+      y[r * C + c] = v < 0.f ? 0.f : v;
+    }
+  });
+  return y;
 }
 
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels, bool relu) {
@@ -272,16 +288,25 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, con
 }
 
 void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           const float* relu_y, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows, int64_t channels) {
-  if (use_legacy() && g_out == nullptr) return legacy::batch_norm_train_grad(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
+                           const float* relu_y, const float* relu_beta, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows,
+                           int64_t channels) {
+  if (relu_y != nullptr) relu_beta = nullptr;
+  if (use_legacy() && g_out == nullptr) {
+    if (relu_beta == nullptr) return legacy::batch_norm_train_grad(dy, x, gamma, mean, invstd, relu_y, dx, dgamma, dbeta, rows, channels);
+    const std::vector<float> y = legacy::relu_output(x, gamma, relu_beta, mean, invstd, rows, channels);
+    return legacy::batch_norm_train_grad(dy, x, gamma, mean, invstd, y.data(), dx, dgamma, dbeta, rows, channels);
+  }
   const int64_t C = channels;
+  // The forward's scale, for the ReLU mask recomputed from x.
+  std::vector<float> scale(relu_beta != nullptr ? C : 0);
+  for (int64_t c = 0; c < static_cast<int64_t>(scale.size()); ++c) scale[c] = invstd[c] * gamma[c];
   const BnKernels& kern = bn();
   const int64_t per = rows_per(16384, C);
   const int64_t chunks = (rows + per - 1) / per;
   std::vector<float> part(static_cast<size_t>(chunks * 2 * C));
   for_pieces(rows, per, [&](int64_t i, int64_t r0, int64_t n) {
     float* p = part.data() + i * 2 * C;
-    kern.grad_sums(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, n, C, p, p + C);
+    kern.grad_sums(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, n, C, p, p + C);
   }, true);
   std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
   for (int64_t i = 0; i < chunks; ++i) {
@@ -303,7 +328,7 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
     b[c] = static_cast<float>(is * is * sdyx[c] / n);
   }
   for_pieces(rows, rows_per(32768, C), [&](int64_t, int64_t r0, int64_t n) {
-    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, k.data(), a.data(), b.data(), dx + r0 * C,
+    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, k.data(), a.data(), b.data(), dx + r0 * C,
                   g_out ? g_out + r0 * C : nullptr, n, C);
   });
 }

@@ -17,10 +17,13 @@ void batch_norm_train(const float* x, const float* gamma, const float* beta, con
                       float* invstd, int64_t rows, int64_t channels, float eps, bool relu);
 
 // Gradients of batch_norm_train's y w.r.t. x, gamma and beta. relu_y: the fused-ReLU output y, or
-// null; when given, dy is first multiplied by step(y) (tfjs's Relu gradient). g_out (or null)
-// receives that masked dy: the gradient of a fused residual.
+// null; when given, dy is first multiplied by step(y) (tfjs's Relu gradient). relu_beta (read when
+// relu_y is null): the forward's beta, for a fused ReLU without a residual — the mask is then
+// recomputed from x with the forward's rounding (the same bits as with relu_y, one tensor less
+// read twice). g_out (or null) receives the masked dy: the gradient of a fused residual.
 void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* invstd,
-                           const float* relu_y, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows, int64_t channels);
+                           const float* relu_y, const float* relu_beta, float* dx, float* dgamma, float* dbeta, float* g_out, int64_t rows,
+                           int64_t channels);
 
 // y = x * scale + shift per channel (then max(·, 0) when relu).
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t channels, bool relu);

@@ -34,9 +34,11 @@ export interface NativeAddon {
   /**
    * Gradients of {@link NativeAddon.batchNormTrain}'s y w.r.t. x, gamma and beta; `reluY`: the
    * fused-ReLU output (dy is then masked by step(y)), or null; `gOut` (or null) receives that
-   * masked dy, the gradient of a fused residual.
+   * masked dy, the gradient of a fused residual; `reluBeta` (read when `reluY` is null): the
+   * forward's beta, for a fused ReLU without a residual — the mask is then recomputed from x with
+   * the forward's rounding (the same bits as with `reluY`, without reading y).
    */
-  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, reluY: Float32Array | null, gOut?: Float32Array | null): void;
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, reluY: Float32Array | null, gOut?: Float32Array | null, reluBeta?: Float32Array | null): void;
   /** y = x·scale + shift per channel (last axis), then max(y, 0) when `relu` is 1. */
   channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, channels: number, relu: number): void;
   /** One SGD-momentum step into new arrays: d = g + w·wd, b' = d (first step or m = 0) or b·m + d, w' = w − b'·lr; every operation rounded to float32. */

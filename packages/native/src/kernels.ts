@@ -395,7 +395,7 @@ const batchNormTrain: FusedFactory = (addon, k) => (args) => {
 };
 
 const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
-  const { dy, x, gamma, mean, invstd, y } = args.inputs;
+  const { dy, x, gamma, mean, invstd, y, beta } = args.inputs;
   const b = args.backend;
   const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd]);
   const xv = need(b, x, k, 'x');
@@ -406,7 +406,9 @@ const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
   const dgamma = outputArray(args.backend, c);
   const dbeta = outputArray(args.backend, c);
   const g = (args.attrs as { maskedDy?: boolean } | undefined)?.maskedDy ? outputArray(args.backend, xv.length) : null;
-  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv, g);
+  const betav = beta && !y ? need(b, beta, k, 'beta') : null;
+  if (betav && betav.length !== c) throw new Error(`@rtkd/native: ${k}: beta has ${betav.length} values for ${c} channels`);
+  addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv, g, betav);
   const grads = [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
   return g ? [...grads, output(b, [...x!.shape], g)] : grads;
 };

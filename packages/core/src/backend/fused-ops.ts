@@ -24,16 +24,19 @@ function reluGradient(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
 
 tf.registerGradient({
   kernelName: FUSED_KERNELS.batchNormTrain,
-  inputsToSave: ['x', 'gamma'],
+  inputsToSave: ['x', 'gamma', 'beta'],
   outputsToSave: [true, true, false, true],
   // Gradients flow through y only: mean and variance feed the running statistics, never the loss.
-  // With a fused ReLU, the grad kernel masks dy by step(y) itself, and hands that masked dy back
-  // as the residual's gradient when there is one.
+  // With a fused ReLU, the grad kernel masks dy by step(y) itself — from y when there is a residual,
+  // else from x and beta (y recomputed with the forward's rounding: the same mask, y not read) —
+  // and hands that masked dy back as the residual's gradient when there is one.
   gradFunc: (dys, saved, attrs) => {
     const dy = (Array.isArray(dys) ? dys[0] : dys)!;
-    const [x, gamma, y, mean, invstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const [x, gamma, beta, y, mean, invstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const { relu = false, residual = false } = (attrs ?? {}) as { relu?: boolean; residual?: boolean };
-    const inputs: tf.NamedTensorMap = relu ? { dy, x, gamma, mean, invstd, y } : { dy, x, gamma, mean, invstd };
+    const inputs: tf.NamedTensorMap = { dy, x, gamma, mean, invstd };
+    if (relu && residual) inputs.y = y;
+    else if (relu) inputs.beta = beta;
     const [dx, dgamma, dbeta, masked] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrainGrad, inputs, { maskedDy: residual && relu }) as tf.Tensor[];
     const grads: Record<string, () => tf.Tensor> = { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
     // Without a ReLU the residual's gradient is dy itself: a clone of it, as tfjs's own gradients

@@ -13,9 +13,10 @@ export const FUSED_KERNEL_NAMES = {
    */
   batchNormTrain: 'RtkdBatchNormTrain',
   /**
-   * inputs {dy, x, gamma, mean, invstd, y?}, attrs {maskedDy?}; outputs [dx, dgamma, dbeta], and
-   * with maskedDy a fourth, the dy used (the gradient of a fused residual); with y (a fused-ReLU
-   * output) dy is first multiplied by step(y).
+   * inputs {dy, x, gamma, mean, invstd, y?, beta?}, attrs {maskedDy?}; outputs [dx, dgamma, dbeta],
+   * and with maskedDy a fourth, the dy used (the gradient of a fused residual); with y (a fused-ReLU
+   * output) dy is first multiplied by step(y); without y but with beta (a fused ReLU without a
+   * residual) by step of y recomputed from x, mean, invstd·gamma and beta as the forward rounds it.
    */
   batchNormTrainGrad: 'RtkdBatchNormTrainGrad',
   /** inputs {x, scale, shift}, attrs {relu?}; output x·scale + shift over the last axis, then max(·, 0) when relu. */

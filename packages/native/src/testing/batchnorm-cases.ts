@@ -56,14 +56,39 @@ function inputs({ rows, c }: Shape, seed: number) {
 
 type Outputs = Record<'y' | 'mean' | 'variance' | 'invstd' | 'dx' | 'dgamma' | 'dbeta', Float32Array>;
 
-function runNative(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, relu: boolean, reluY?: (y: Float32Array) => Float32Array): Outputs {
+/**
+ * Forward, then gradient; with the ReLU its mask comes from y (`reluY` maps it first), or, given
+ * `maskBeta`, is recomputed by the kernel from x and that beta.
+ */
+function runNative(s: Shape, x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, relu: boolean, reluY?: (y: Float32Array) => Float32Array, maskBeta?: Float32Array): Outputs {
   const addon = loadNativeAddon();
   const n = s.rows * s.c;
   const o: Outputs = { y: new Float32Array(n), mean: new Float32Array(s.c), variance: new Float32Array(s.c), invstd: new Float32Array(s.c), dx: new Float32Array(n), dgamma: new Float32Array(s.c), dbeta: new Float32Array(s.c) };
   addon.batchNormTrain(x, gamma, beta, o.y, o.mean, o.variance, o.invstd, s.c, 1e-5, relu ? 1 : 0);
-  const yForMask = relu ? (reluY ? reluY(o.y) : o.y) : null;
-  addon.batchNormTrainGrad(dy, x, gamma, o.mean, o.invstd, o.dx, o.dgamma, o.dbeta, s.c, yForMask);
+  const yForMask = relu && !maskBeta ? (reluY ? reluY(o.y) : o.y) : null;
+  addon.batchNormTrainGrad(dy, x, gamma, o.mean, o.invstd, o.dx, o.dgamma, o.dbeta, s.c, yForMask, null, relu ? maskBeta : null);
   return o;
+}
+
+/**
+ * Inputs whose normalised values before the ReLU sit at 0 within rounding in many rows: each
+ * channel's beta is −(x₀ − mean)·scale of one value x₀ (at the kernel's own mean and scale, the
+ * product rounded), and a third of the rows repeat x₀. There the sign of (x₀ − mean)·scale + beta
+ * depends on whether the product is rounded before the add (the residue of an FMA, or exactly 0),
+ * so a recomputed mask that rounded otherwise than the forward would differ.
+ */
+function nearZeroBeforeRelu(s: Shape, seed: number) {
+  const base = inputs(s, seed);
+  const { x, gamma } = base;
+  for (let r = 0; r < s.rows; r += 3) for (let k = 0; k < s.c; k++) x[r * s.c + k] = x[k]!;
+  const stats = runNative(s, x, base.dy, gamma, base.beta, false);
+  let inexact = 0; // channels where (x₀ − mean)·scale is not a float32: there the two roundings differ
+  const beta = Float32Array.from({ length: s.c }, (_, k) => {
+    const product = Math.fround(x[k]! - stats.mean[k]!) * Math.fround(stats.invstd[k]! * gamma[k]!); // exact in float64
+    if (Math.fround(product) !== product) inexact += 1;
+    return -Math.fround(product);
+  });
+  return { ...base, x, beta, inexact };
 }
 
 /** The kernels with a residual added before the optional ReLU, and the masked dy the gradient hands back. */
@@ -213,6 +238,29 @@ export function describeBatchNormMatchesFloat64(isa?: string): void {
       expect(got.dgamma[3]).toBeNaN();
       expect(Array.from(got.dgamma).filter(Number.isNaN)).toHaveLength(1);
       expect(got.y.some((v) => v === 0)).toBe(true);
+    });
+
+    for (const mode of ['', 'legacy'])
+      it(`the ReLU mask recomputed from x and beta: the bits of the mask read from y${mode ? ' (RTKD_NATIVE_BN=legacy)' : ''}`, () => {
+        // (One row has x = mean exactly: no value near the edge to test.)
+        withEnv('RTKD_NATIVE_BN', mode, () =>
+          SHAPES.filter((s) => s.rows > 1).forEach((s, i) => {
+            const { x, dy, gamma, beta, inexact } = nearZeroBeforeRelu(s, 170 + i);
+            expect(inexact, 'channels whose values at the edge of the ReLU depend on the rounding').toBeGreaterThan(s.c / 2);
+            const fromY = runNative(s, x, dy, gamma, beta, true);
+            const fromX = runNative(s, x, dy, gamma, beta, true, undefined, beta);
+            for (const k of ['dx', 'dgamma', 'dbeta'] as const) expect(Array.from(fromX[k]), `${k} of ${s.rows}×${s.c}`).toEqual(Array.from(fromY[k]));
+          }));
+      });
+
+    it('the ReLU mask recomputed from x: a NaN in x masks as the NaN in y does', () => {
+      const s = { rows: 300, c: 32 };
+      const { x, dy, gamma, beta } = inputs(s, 60);
+      x[7 * s.c + 3] = NaN;
+      const fromY = runNative(s, x, dy, gamma, beta, true);
+      const fromX = runNative(s, x, dy, gamma, beta, true, undefined, beta);
+      expect(fromX.dgamma[3]).toBeNaN();
+      for (const k of ['dx', 'dgamma', 'dbeta'] as const) expect(Array.from(fromX[k]), k).toEqual(Array.from(fromY[k]));
     });
 
     it('the channel affine map, with and without ReLU (NaN stays NaN)', () => {
