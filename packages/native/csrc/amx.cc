@@ -264,17 +264,18 @@ void conv_image(const ConvGeometry& g, const Layout& L, const uint16_t* planes, 
 
 namespace {
 
-// RTKD_NATIVE_AMX's first character ('0' off, '1' wherever it applies), or 0 when unset or empty.
+// RTKD_NATIVE_AMX's first character: '1' wherever it applies, 'r' (rule) by the measured rule,
+// anything else — unset, empty, '0' — off (README: on whole training steps AMX lost on one AMX VM).
 char amx_setting() {
   const char* env = std::getenv("RTKD_NATIVE_AMX");
-  return env ? env[0] : 0;
+  return env && (env[0] == '1' || env[0] == 'r') ? env[0] : '0';
 }
 
 bool amx_runs_here() { return isa() == Isa::kAvx512 && tile_state_granted(); }
 
 }  // namespace
 
-bool amx_enabled() { return amx_runs_here() && amx_setting() != '0'; }
+bool amx_enabled() { return amx_setting() != '0' && amx_runs_here(); }
 
 bool amx_conv_applies(const ConvGeometry& g) {
   const char setting = amx_setting();

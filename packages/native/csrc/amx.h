@@ -18,13 +18,13 @@
 namespace rtkd {
 
 // True when the CPU has AMX-TILE, AMX-BF16 and AVX512-BF16, the kernel granted this process the
-// tile state (asked once), the process runs the AVX-512 kernels (isa()), and RTKD_NATIVE_AMX is
-// not 0 (read at every call).
+// tile state (asked once), the process runs the AVX-512 kernels (isa()), and RTKD_NATIVE_AMX asks
+// for it: 1 or rule (read at every call; off by default).
 bool amx_enabled();
 
-// Whether conv2d_forward runs `g` on AMX (amx_enabled() and the fixed rule of amx.cc: stride 1,
-// output channels a multiple of 16, at least 16 input channels and a 16-pixel-wide output;
-// RTKD_NATIVE_AMX=1 drops the last two).
+// Whether conv2d_forward runs `g` on AMX (amx_enabled(), stride 1, output channels a multiple of
+// 16; with RTKD_NATIVE_AMX=rule also the measured rule of amx.cc: at least 16 input channels and a
+// 16-pixel-wide output).
 bool amx_conv_applies(const ConvGeometry& g);
 
 // What amx_conv applies to each output on its way out: conv2d_bias_act's epilogue

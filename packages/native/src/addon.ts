@@ -9,7 +9,7 @@ export interface NativeAddon {
   supported(): boolean;
   /** The kernels this process runs: `avx512`, `avx2` (x86-64) or the portable `generic` ones (see README). */
   isa(): 'avx512' | 'avx2' | 'generic';
-  /** True when stride-1 convolutions may run on AMX tiles (README, "AMX convolutions"); `RTKD_NATIVE_AMX=0` turns it off. */
+  /** True when stride-1 convolutions may run on AMX tiles (README, "AMX convolutions"): the CPU and OS have them and `RTKD_NATIVE_AMX` is `1` or `rule` (off by default). */
   amx(): boolean;
   /** Sets the size of the addon's thread pool (1 = run on the calling thread only). */
   setThreads(threads: number): void;

@@ -7,8 +7,8 @@ import { loadNativeAddon } from './addon.js';
 import { type ConvShape, convGeometry, convOutputSize, convReference } from './testing/conv-reference.js';
 
 // AMX convolutions (csrc/amx.h) against a float64 reference, on the forward conv and the input
-// gradient. RTKD_NATIVE_AMX is read at every call: 0 = off, 1 = wherever it applies (stride 1,
-// cout a multiple of 16), empty = the fixed rule.
+// gradient. RTKD_NATIVE_AMX is read at every call: 1 = wherever it applies (stride 1, cout a
+// multiple of 16), rule = the measured rule, anything else (unset, empty, 0) = off.
 
 // Channel counts that are no multiple of a K step (3, 5, 17, 33) or over several (80), 1×1 and
 // 5×5 filters, 'valid' and 'same', maps narrower and wider than a tile of 16 positions.
@@ -58,9 +58,9 @@ const label = (s: ConvShape) => `${s.n}×${s.h}×${s.w}×${s.cin}→${s.cout} ${
 describe('AMX convolutions match a float64 reference', () => {
   const amx = machineHasAmx();
 
-  it(`are ${amx ? 'on' : 'off'} on this machine, as its CPU flags, kernel and ISA say`, () => {
-    expect(loadNativeAddon().amx()).toBe(amx);
-    withEnv('RTKD_NATIVE_AMX', '0', () => expect(loadNativeAddon().amx()).toBe(false));
+  it(`are off unless asked for, and ${amx ? 'on' : 'off'} when asked on this machine, as its CPU flags, kernel and ISA say`, () => {
+    for (const mode of ['1', 'rule']) withEnv('RTKD_NATIVE_AMX', mode, () => expect(loadNativeAddon().amx(), mode).toBe(amx));
+    for (const mode of ['', '0', 'yes']) withEnv('RTKD_NATIVE_AMX', mode, () => expect(loadNativeAddon().amx(), `'${mode}'`).toBe(false));
   });
 
   SHAPES.forEach((s, k) => {
@@ -79,7 +79,7 @@ describe('AMX convolutions match a float64 reference', () => {
     });
   });
 
-  it('picks by the fixed rule when not told: from 16 input channels and 16-pixel-wide outputs', () => {
+  it('RTKD_NATIVE_AMX=rule picks by the measured rule (from 16 input channels and 16-pixel-wide outputs); unset, none', () => {
     const bits = (s: ConvShape, mode: string) => {
       const { x, f, dy } = inputs(s, 600);
       return run(s, mode, x, f, dy).y;
@@ -87,9 +87,11 @@ describe('AMX convolutions match a float64 reference', () => {
     const wide: ConvShape = { n: 1, h: 5, w: 16, cin: 16, cout: 16, k: 3, pad: 1 };
     const narrow: ConvShape = { ...wide, w: 15 };
     const thin: ConvShape = { ...wide, cin: 15 };
-    expect(bits(wide, '')).toEqual(bits(wide, amx ? '1' : '0'));
-    expect(bits(narrow, '')).toEqual(bits(narrow, '0'));
-    expect(bits(thin, '')).toEqual(bits(thin, '0'));
+    expect(bits(wide, 'rule')).toEqual(bits(wide, amx ? '1' : '0'));
+    expect(bits(narrow, 'rule')).toEqual(bits(narrow, '0'));
+    expect(bits(thin, 'rule')).toEqual(bits(thin, '0'));
+    expect(bits(wide, '')).toEqual(bits(wide, '0'));
+    if (amx) expect(bits(wide, '')).not.toEqual(bits(wide, '1'));
   });
 
   it('applies conv2dBiasAct\'s bias, residual and ReLU on the way out: the bits of the separate float32 ops', () => {
