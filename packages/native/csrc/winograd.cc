@@ -78,8 +78,7 @@ const WinogradKernels& winograd_kernels() {
 }
 
 // The fixed rule (measurements and errors in the README): F(2×2,3×3) when both sides have at least
-// 32 channels on AVX2, 64 on AVX-512 (whose direct kernels run near the FMA peak), 16 on the
-// portable kernels, else the direct kernels
+// 32 channels on AVX2 and AVX-512, 16 on the portable kernels, else the direct kernels
 // (with fewer channels the transforms cost more than the products they save). F(4×4,3×3) is faster
 // still but rounds ~10× worse than the direct kernels (2–3e-6 of Σ|x·w| against 2e-7), more than
 // the kernel tests' 2e-5 on unit-normal data allows: it runs only when asked for.
@@ -89,7 +88,7 @@ int winograd_tile(const ConvGeometry& g) {
   if (env && std::strcmp(env, "0") == 0) return 0;
   if (env && std::strcmp(env, "2") == 0) return 2;
   if (env && std::strcmp(env, "4") == 0) return 4;
-  const int least = isa() == Isa::kAvx512 ? 64 : isa() == Isa::kAvx2 ? 32 : 16;
+  const int least = isa() == Isa::kGeneric ? 16 : 32;
   return g.cin >= least && g.cout >= least ? 2 : 0;
 }
 
