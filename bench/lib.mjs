@@ -82,36 +82,48 @@ export function runNodeChild(args, what) {
 }
 
 /**
- * Starts a step server: a process that builds its case, prints `READY [json]`, then answers each
- * `step` line on its stdin with one `STEP {json}` line (bench/torch_step.py and bench/vs-torch.mjs
- * with --serve). Its stderr is shown live. `ready` resolves to the READY line's json ({} if none);
- * `step()` to the next STEP's json; both reject if the process exits first. `end()` lets it exit.
+ * Starts a child that talks in tagged lines on stdout — `READY` or `STEP`, each followed by optional
+ * json — and reads commands from its stdin: bench/vs-torch.mjs --interleave (its rtkd child and
+ * torch_step.py --serve print `READY` once built and answer each `step` with `STEP {json}`). Its
+ * stderr is shown live; other stdout lines are ignored. `next()` resolves to the next tagged line's `{ tag, data }`
+ * (data `{}` without json) and rejects once the process has ended without one; `send(line)` writes
+ * a command; `end()` closes its stdin with `end`.
  */
-export function startStepServer(command, args, what, env = process.env) {
+export function startLineChild(command, args, what, env = process.env) {
   const child = spawn(command, args.map(String), { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [];
   const waiting = [];
-  let exited = '';
-  const fail = (reason) => {
-    exited = `the ${what} process ${reason}; see its stderr above`;
-    for (const w of waiting.splice(0)) w.reject(new Error(exited));
+  let ended = '';
+  const settle = () => {
+    while (waiting.length && lines.length) waiting.shift().resolve(lines.shift());
+    if (ended) for (const w of waiting.splice(0)) w.reject(new Error(ended));
   };
-  child.on('exit', (code, signal) => fail(`exited (${code ?? signal})`));
-  child.on('error', (error) => fail(`could not start (${error.message})`));
+  // 'close' comes after the last stdout line: a line printed just before exiting is not lost.
+  child.on('close', (code, signal) => {
+    ended = `the ${what} process ended (${code ?? signal}); see its stderr above`;
+    settle();
+  });
+  child.on('error', (error) => {
+    ended = `the ${what} process could not start (${error.message})`;
+    settle();
+  });
+  child.stdin.on('error', () => {}); // a child that exits early closes its stdin: 'close' reports it
   createInterface({ input: child.stdout }).on('line', (line) => {
     const match = /^(READY|STEP)\b ?(.*)$/.exec(line);
-    if (match) waiting.shift()?.resolve(match[2] ? JSON.parse(match[2]) : {});
+    if (!match) return;
+    lines.push({ tag: match[1], data: match[2] ? JSON.parse(match[2]) : {} });
+    settle();
   });
-  const next = () => (exited ? Promise.reject(new Error(exited)) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
-  const ready = next();
   return {
-    ready,
-    step() {
-      const answer = next();
-      if (!exited) child.stdin.write('step\n');
-      return answer;
+    next: () => new Promise((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      settle();
+    }),
+    send(line) {
+      if (!ended) child.stdin.write(`${line}\n`);
     },
     end() {
-      if (!exited) child.stdin.end('end\n');
+      if (!ended) child.stdin.end('end\n');
     },
   };
 }

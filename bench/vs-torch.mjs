@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startStepServer } from './lib.mjs';
+import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startLineChild } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -27,7 +27,8 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
   --interleave      start both engines' processes at once and alternate single steps (rtkd, torch,
                     torch, rtkd, …; the other engine waits idle on its pipe meanwhile): both see the
                     same machine within a second, for VMs whose speed drifts by tens of percent
-                    within minutes (not with --rounds or --profile)
+                    within minutes (not with --rounds or --profile; pair it with --omp-wait passive:
+                    PyTorch's spinning OpenMP threads otherwise take rtkd's turns' CPU)
   --batch N         batch size (default 64)
   --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
   --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
@@ -146,19 +147,23 @@ async function runInterleaved(pythonPath, name, say) {
   process.stderr.write(`… ${name}: rtkd and torch interleaved, step by step\n`);
   const rtkdArgs = [fileURLToPath(import.meta.url), '--child', name, '--serve', '--threads', opts.threads, '--batch', opts.batch, '--backend', opts.backend];
   const servers = {
-    rtkd: startStepServer(process.execPath, rtkdArgs, 'rtkd'),
-    torch: startStepServer(pythonPath, [path.join(here, 'torch_step.py'), '--case', name, '--serve', '--threads', opts.threads, '--batch', opts.batch], 'torch', torchEnv()),
+    rtkd: startLineChild(process.execPath, rtkdArgs, 'rtkd'),
+    torch: startLineChild(pythonPath, [path.join(here, 'torch_step.py'), '--case', name, '--serve', '--threads', opts.threads, '--batch', opts.batch], 'torch', torchEnv()),
   };
   const steps = { rtkd: [], torch: [] };
+  const step = async (server) => {
+    server.send('step');
+    return (await server.next()).data;
+  };
   try {
-    const [rtkdInfo] = await Promise.all([servers.rtkd.ready, servers.torch.ready]);
+    const [{ data: rtkdInfo }] = await Promise.all([servers.rtkd.next(), servers.torch.next()]);
     for (const note of rtkdInfo.notes ?? []) say(`  note: ${note}`);
     const warmup = count('warmup');
     for (let i = 0; i < warmup + count('steps'); i++) {
       for (const engine of i % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']) {
-        const step = await servers[engine].step();
-        process.stderr.write(`  ${engine} ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${step.ms.toFixed(0)} ms (cpu ${step.cpu_ms.toFixed(0)} ms) loss ${step.loss.toFixed(3)}\n`);
-        if (i >= warmup) steps[engine].push(step);
+        const answer = await step(servers[engine]);
+        process.stderr.write(`  ${engine} ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${answer.ms.toFixed(0)} ms (cpu ${answer.cpu_ms.toFixed(0)} ms) loss ${answer.loss.toFixed(3)}\n`);
+        if (i >= warmup) steps[engine].push(answer);
       }
     }
     return { rtkd: { ...rtkdInfo, ...stepStats(steps.rtkd) }, torch: stepStats(steps.torch) };
