@@ -177,8 +177,12 @@ async function runInterleaved(pythonPath, name, say) {
 
 /** Median and min wall, median CPU of a list of STEP answers. */
 function stepStats(steps) {
-  const walls = steps.map((s) => s.ms);
-  return { ms: median(walls), min_ms: Math.min(...walls), cpu_ms: median(steps.map((s) => s.cpu_ms)), steps: walls.length, walls };
+  return { ...summary(steps.map((s) => s.ms), steps.map((s) => s.cpu_ms)), walls: steps.map((s) => s.ms) };
+}
+
+/** Median and min of per-step wall ms, median of their CPU ms, and their count. */
+function summary(walls, cpus) {
+  return { ms: median(walls), min_ms: Math.min(...walls), cpu_ms: median(cpus), steps: walls.length };
 }
 
 function torchEnv() {
@@ -189,9 +193,7 @@ function torchEnv() {
 function pooled(results) {
   const failed = results.find((r) => r.error);
   if (failed) return failed;
-  const walls = results.flatMap((r) => r.walls ?? [r.ms]);
-  const cpus = results.flatMap((r) => r.cpus ?? [r.cpu_ms]);
-  return { ...results[0], ms: median(walls), min_ms: Math.min(...walls), cpu_ms: median(cpus), steps: walls.length };
+  return { ...results[0], ...summary(results.flatMap((r) => r.walls ?? [r.ms]), results.flatMap((r) => r.cpus ?? [r.cpu_ms])) };
 }
 
 function round(x, digits = 1) {
@@ -263,17 +265,13 @@ async function runRtkdChild(name) {
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     if (i === warmup) profiler?.reset();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    loss = step();
-    const dt = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    const dc = (c.user + c.system) / 1000;
+    const t = timedStep(step);
+    loss = t.loss;
     if (i >= warmup) {
-      wall.push(dt);
-      cpu.push(dc);
+      wall.push(t.ms);
+      cpu.push(t.cpu_ms);
     }
-    process.stderr.write(`  rtkd ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${dt.toFixed(0)} ms (cpu ${dc.toFixed(0)} ms) loss ${loss.toFixed(3)} tensors ${tf.memory().numTensors}\n`);
+    process.stderr.write(`  rtkd ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${t.ms.toFixed(0)} ms (cpu ${t.cpu_ms.toFixed(0)} ms) loss ${loss.toFixed(3)} tensors ${tf.memory().numTensors}\n`);
   }
   const ms = median(wall);
   if (profiler) printProfile(profiler.take(steps), ms, median(cpu), name);
@@ -286,14 +284,19 @@ async function serveSteps(step, info) {
   console.log(`READY ${JSON.stringify(info)}`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line.trim() !== 'step') break;
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const loss = step();
-    const ms = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    console.log(`STEP ${JSON.stringify({ ms, cpu_ms: (c.user + c.system) / 1000, loss })}`);
+    console.log(`STEP ${JSON.stringify(timedStep(step))}`);
   }
   process.exit(0);
+}
+
+/** Wall and process-CPU ms of one call of `step`, and the loss it returned. */
+function timedStep(step) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const loss = step();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpu_ms: (c.user + c.system) / 1000, loss };
 }
 
 /** A function running one training step of `name` and returning the loss. */

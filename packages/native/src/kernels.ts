@@ -397,7 +397,8 @@ const batchNormTrain: FusedFactory = (addon, k) => (args) => {
 const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
   const { dy, x, gamma, mean, invstd, y, beta } = args.inputs;
   const b = args.backend;
-  const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd]);
+  const maskBeta = beta && !y ? beta : undefined; // a ReLU mask recomputed from x (no y given)
+  const c = channelsOf(k, x!, ['gamma', gamma], ['mean', mean], ['invstd', invstd], ...(maskBeta ? [['beta', maskBeta] as [string, tfc.TensorInfo]] : []));
   const xv = need(b, x, k, 'x');
   const dyv = need(b, dy, k, 'dy');
   const yv = y ? need(b, y, k, 'y') : null;
@@ -406,8 +407,7 @@ const batchNormTrainGrad: FusedFactory = (addon, k) => (args) => {
   const dgamma = outputArray(args.backend, c);
   const dbeta = outputArray(args.backend, c);
   const g = (args.attrs as { maskedDy?: boolean } | undefined)?.maskedDy ? outputArray(args.backend, xv.length) : null;
-  const betav = beta && !y ? need(b, beta, k, 'beta') : null;
-  if (betav && betav.length !== c) throw new Error(`@rtkd/native: ${k}: beta has ${betav.length} values for ${c} channels`);
+  const betav = maskBeta ? need(b, maskBeta, k, 'beta') : null;
   addon.batchNormTrainGrad(dyv, xv, need(b, gamma, k, 'gamma'), need(b, mean, k, 'mean'), need(b, invstd, k, 'invstd'), dx, dgamma, dbeta, c, yv, g, betav);
   const grads = [output(b, [...x!.shape], dx), output(b, [...gamma!.shape], dgamma), output(b, [...gamma!.shape], dbeta)];
   return g ? [...grads, output(b, [...x!.shape], g)] : grads;
