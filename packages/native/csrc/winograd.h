@@ -172,8 +172,8 @@ void wino_output(const ConvGeometry& g, const WinogradTiles& t, const float* m, 
 }
 
 // The (m+2)² GEMMs of a piece on direct.h's register tile (an unpacked row-major A, one tap).
-template <class V, int MR, int NV>
-void wino_products(int a2, long count, int cin, int cout, const float* v, const float* up, float* m) {
+template <class V, int MR, int NV, long L>
+void wino_products_with(int a2, long count, int cin, int cout, const float* v, const float* up, float* m) {
   constexpr int NR = V::W * NV;
   const int panels = (cout + NR - 1) / NR;
   const long noOffset = 0;
@@ -187,15 +187,20 @@ void wino_products(int a2, long count, int cin, int cout, const float* v, const 
       for (long i0 = 0; i0 < count; i0 += MR) {
         const int rows = count - i0 < MR ? static_cast<int>(count - i0) : MR;
         if (rows == MR && cols == NR) {
-          forward_tile<V, MR, NV>(vx + i0 * cin, cin, &noOffset, 1, cin, bp, mx + i0 * cout + c0, cout);
+          forward_tile<V, MR, NV, L>(vx + i0 * cin, cin, &noOffset, 1, cin, bp, mx + i0 * cout + c0, cout);
           continue;
         }
-        forward_tile<V, MR, NV>(vx + i0 * cin, cin, &noOffset, 1, cin, bp, tile, NR);
+        forward_tile<V, MR, NV, L>(vx + i0 * cin, cin, &noOffset, 1, cin, bp, tile, NR);
         for (int r = 0; r < rows; ++r)
           for (int q = 0; q < cols; ++q) mx[(i0 + r) * cout + c0 + q] = tile[r * NR + q];
       }
     }
   }
+}
+
+template <class V, int MR, int NV>
+void wino_products(int a2, long count, int cin, int cout, const float* v, const float* up, float* m) {
+  with_row_stride(cin, [&](auto stride) { wino_products_with<V, MR, NV, decltype(stride)::value>(a2, count, cin, cout, v, up, m); });
 }
 
 // The Winograd kernels of flavour V with the register tiles of its direct kernels (DirectForward).

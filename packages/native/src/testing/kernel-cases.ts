@@ -41,6 +41,8 @@ export const CASES: Case[] = [
   convCase('conv 3x3 s2 pad 1, batch 9, 32→48', [9, 16, 16, 32], [3, 3, 32, 48], 2, 1),
   convCase('conv 3x3 s2 same (pads 0 top, 1 bottom)', [2, 16, 16, 16], [3, 3, 16, 32], 2, 'same'),
   convCase('conv 5x5 s1 same, 8→24', [2, 16, 12, 8], [5, 5, 8, 24], 1, 'same'),
+  // The direct kernels' tiles with a row stride fixed at compile time: 128 = stride 2 × 64 channels.
+  convCase('conv 3x3 s2 pad 1, 64→24', [2, 9, 9, 64], [3, 3, 64, 24], 2, 1),
   // … and a padding wider than the filter (its input gradient cannot run as a direct conv).
   convCase('conv 3x3 s1 pad 3', [1, 6, 6, 4], [3, 3, 4, 16], 1, 3),
   convCase('conv 3x3 s2 pad 1', [3, 9, 9, 4], [3, 3, 4, 17], 2, 1),

@@ -20,6 +20,7 @@ const SHAPES: Shape[] = [
   { n: 1, h: 11, w: 10, cin: 24, cout: 40, pad: 0 },
   { n: 2, h: 16, w: 16, cin: 64, cout: 64, pad: 1 },
   { n: 3, h: 17, w: 15, cin: 8, cout: 48, pad: 1 },
+  { n: 1, h: 6, w: 5, cin: 128, cout: 24, pad: 1 },
 ];
 
 /** Scaled error bounds (max|got − ref| / max|ref|) per path; measured maxima are in the README. */
