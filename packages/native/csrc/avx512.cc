@@ -43,9 +43,12 @@ struct Avx512 {
 
 using Forward = DirectForward<Avx512, 8, 2, 16, 1>;
 
+// One vector of output channels: 16 input channels a tile (16 accumulators hide the FMA latency)
+// unless there are no more than 8.
 void filter(const ConvGeometry& g, const float* padded, int paddedWidth, const float* dy, float* dw) {
   if (g.cout % 32 == 0) filter_image<Avx512, 8, 2>(g, padded, paddedWidth, dy, dw);
-  else filter_image<Avx512, 8, 1>(g, padded, paddedWidth, dy, dw);
+  else if (g.cin <= 8) filter_image<Avx512, 8, 1>(g, padded, paddedWidth, dy, dw);
+  else filter_image<Avx512, 16, 1>(g, padded, paddedWidth, dy, dw);
 }
 
 }  // namespace
