@@ -123,7 +123,16 @@ export function startLineChild(command, args, what, env = process.env) {
       if (!ended) child.stdin.write(`${line}\n`);
     },
     end() {
-      if (!ended) child.stdin.end('end\n');
+      if (ended) return;
+      child.kill('SIGCONT');
+      child.stdin.end('end\n');
+    },
+    /** Freezes the whole process (every thread: spinning OpenMP workers too) until resume(). */
+    pause() {
+      if (!ended && process.platform !== 'win32') child.kill('SIGSTOP');
+    },
+    resume() {
+      if (!ended && process.platform !== 'win32') child.kill('SIGCONT');
     },
   };
 }

@@ -25,10 +25,10 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
   --rounds N        run each engine N times per case, alternating (rtkd, torch, torch, rtkd, …), and
                     pool their steps: both see the same machine when its speed drifts (default 1)
   --interleave      start both engines' processes at once and alternate single steps (rtkd, torch,
-                    torch, rtkd, …; the other engine waits idle on its pipe meanwhile): both see the
-                    same machine within a second, for VMs whose speed drifts by tens of percent
-                    within minutes (not with --rounds or --profile; pair it with --omp-wait passive:
-                    PyTorch's spinning OpenMP threads otherwise take rtkd's turns' CPU)
+                    torch, rtkd, …; the other engine is stopped with SIGSTOP meanwhile, so idle
+                    threads that spin cannot take the stepping engine's cores): both see the same
+                    machine within a second, for VMs whose speed drifts by tens of percent within
+                    minutes (not with --rounds or --profile)
   --batch N         batch size (default 64)
   --backend NAME    rtkd backend: auto (default), native, wasm, cpu, node
   --python PATH     python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
@@ -151,12 +151,19 @@ async function runInterleaved(pythonPath, name, say) {
     torch: startLineChild(pythonPath, [path.join(here, 'torch_step.py'), '--case', name, '--serve', '--threads', opts.threads, '--batch', opts.batch], 'torch', torchEnv()),
   };
   const steps = { rtkd: [], torch: [] };
+  // The engine not stepping is stopped (SIGSTOP): its idle threads (PyTorch's OpenMP workers spin
+  // by default) cannot take the stepping engine's cores, and each engine keeps its own wait policy.
   const step = async (server) => {
+    server.resume();
     server.send('step');
-    return (await server.next()).data;
+    const answer = (await server.next()).data;
+    server.pause();
+    return answer;
   };
   try {
     const [{ data: rtkdInfo }] = await Promise.all([servers.rtkd.next(), servers.torch.next()]);
+    servers.rtkd.pause();
+    servers.torch.pause();
     for (const note of rtkdInfo.notes ?? []) say(`  note: ${note}`);
     const warmup = count('warmup');
     for (let i = 0; i < warmup + count('steps'); i++) {
