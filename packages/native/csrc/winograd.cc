@@ -103,8 +103,8 @@ void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w,
     const long first = piece * per, count = tiles - first < per ? tiles - first : per;
     float* zeros = winograd_buffer(winoZeros, g.cin);
     std::memset(zeros, 0, g.cin * sizeof(float));
-    float* v = winograd_buffer(winoIn, static_cast<size_t>(a2) * count * g.cin + winograd_slack(g.cin));
-    float* p = winograd_buffer(winoProducts, static_cast<size_t>(a2) * count * g.cout);
+    float* v = winograd_buffer(winoIn, a2 * winograd_plane(count, g.cin) + winograd_slack(g.cin));
+    float* p = winograd_buffer(winoProducts, a2 * winograd_plane(count, g.cout));
     k.input[which](g, t, x, zeros, first, count, v);
     k.products(a2, count, g.cin, g.cout, v, u.data(), p);
     k.output[which](g, t, p, first, count, y);

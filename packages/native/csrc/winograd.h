@@ -26,6 +26,7 @@ struct WinogradTiles {
 
 // The transforms of one SIMD flavour for F(2×2,3×3) (index 0) and F(4×4,3×3) (index 1).
 struct WinogradKernels {
+  // (Each [ξ] plane below starts winograd_plane(count, channels) floats after the previous one.)
   // v[ξ][i][cin] for tiles first..first+count (numbered n·tilesH·tilesW + ty·tilesW + tx): the
   // (m+2)² values Bᵀ d B of each input tile d, reading `zeros` (≥ cin zero floats) outside the image.
   void (*input[2])(const ConvGeometry& g, const WinogradTiles& t, const float* x, const float* zeros, long first, long count, float* v);
@@ -40,6 +41,16 @@ struct WinogradKernels {
 
 // Floats readable after the transformed inputs: the GEMM tiles read up to 16 rows past the end.
 inline long winograd_slack(int cin) { return 16L * cin + 64; }
+
+// Floats from one ξ plane of a piece's transformed tiles (v[ξ][i][cin], m[ξ][i][cout], the filter
+// path's e[ξ][i][cout]) to the next: count·channels, and one cache line more when that is a multiple
+// of 4 KiB. (At 96 or 192 tiles of 16–64 channels it was: the 16 stores of a tile's transform then
+// fell in one L1 set, and a forward conv took up to 1.2× its time. The filter path's tile counts
+// are odd: its planes are padded only for channel counts that are a multiple of 1024.)
+inline long winograd_plane(long count, int channels) {
+  const long floats = count * channels;
+  return floats % 1024 == 0 ? floats + 16 : floats;
+}
 
 const WinogradKernels& winograd_kernels_avx2();
 const WinogradKernels& winograd_kernels_avx512();
@@ -123,7 +134,7 @@ inline void wino_input_block(const float* const* src, int c, float* dst, long st
 template <class V, class F>
 void wino_input(const ConvGeometry& g, const WinogradTiles& t, const float* x, const float* zeros, long first, long count, float* v) {
   constexpr int A = F::A;
-  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = count * g.cin;
+  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = winograd_plane(count, g.cin);
   const float* src[A * A];
   for (long i = 0; i < count; ++i) {
     const long tile = first + i, n = tile / perImage, r = tile % perImage;
@@ -158,7 +169,7 @@ inline void wino_output_block(const float* src, long stride, int c, float* y, lo
 
 template <class V, class F>
 void wino_output(const ConvGeometry& g, const WinogradTiles& t, const float* m, long first, long count, float* y) {
-  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = count * g.cout, rowStride = static_cast<long>(g.ow) * g.cout;
+  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = winograd_plane(count, g.cout), rowStride = static_cast<long>(g.ow) * g.cout;
   for (long i = 0; i < count; ++i) {
     const long tile = first + i, n = tile / perImage, r = tile % perImage;
     const int oy0 = static_cast<int>(r / t.tilesW) * F::M, ox0 = static_cast<int>(r % t.tilesW) * F::M;
@@ -179,8 +190,8 @@ void wino_products_with(int a2, long count, int cin, int cout, const float* v, c
   const long noOffset = 0;
   alignas(64) float tile[MR * NR];
   for (int xi = 0; xi < a2; ++xi) {
-    const float* vx = v + xi * count * cin;
-    float* mx = m + xi * count * cout;
+    const float* vx = v + xi * winograd_plane(count, cin);
+    float* mx = m + xi * winograd_plane(count, cout);
     for (int pn = 0; pn < panels; ++pn) {
       const float* bp = up + (static_cast<long>(xi) * panels + pn) * cin * NR;
       const int c0 = pn * NR, cols = cout - c0 < NR ? cout - c0 : NR;

@@ -100,8 +100,8 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
     std::memset(zeros, 0, widest * sizeof(float));
     for (long first = first0; first < last; first += chunk) {
       const long count = last - first < chunk ? last - first : chunk;
-      float* v = winograd_buffer(filterIn, 16 * count * g.cin + winograd_slack(g.cin));
-      float* e = winograd_buffer(filterDy, 16 * count * coutPadded);
+      float* v = winograd_buffer(filterIn, 16 * winograd_plane(count, g.cin) + winograd_slack(g.cin));
+      float* e = winograd_buffer(filterDy, 16 * winograd_plane(count, coutPadded));
       in.input[0](g, t, x, zeros, first, count, v);
       k.dy_transform(g, t, dy, zeros, first, count, coutPadded, e);
       k.products(count, g.cin, cinPadded, coutPadded, v, e, m);

@@ -70,7 +70,7 @@ __attribute__((always_inline)) inline void wf_dy_block(const float* const* src, 
 
 template <class V>
 void wf_dy_transform(const ConvGeometry& g, const WinogradTiles& t, const float* dy, const float* zeros, long first, long count, int coutPadded, float* e) {
-  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = count * coutPadded;
+  const long perImage = static_cast<long>(t.tilesH) * t.tilesW, stride = winograd_plane(count, coutPadded);
   long n = first / perImage;
   int ty = static_cast<int>(first % perImage / t.tilesW), tx = static_cast<int>(first % t.tilesW);
   const float* src[4];
@@ -127,8 +127,8 @@ template <class V, int MR, int NV>
 void wf_products(long count, int cin, int cinPadded, int coutPadded, const float* v, const float* e, float* m) {
   constexpr int NR = V::W * NV;
   for (int xi = 0; xi < 16; ++xi) {
-    const float* vx = v + xi * count * cin;
-    const float* ex = e + xi * count * coutPadded;
+    const float* vx = v + xi * winograd_plane(count, cin);
+    const float* ex = e + xi * winograd_plane(count, coutPadded);
     float* mx = m + static_cast<long>(xi) * cinPadded * coutPadded;
     for (int c0 = 0; c0 < coutPadded; c0 += NR)
       for (int ci = 0; ci < cin; ci += MR) wf_tile<V, MR, NV>(count, vx + ci, cin, ex + c0, coutPadded, mx + static_cast<long>(ci) * coutPadded + c0, coutPadded);
