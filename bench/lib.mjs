@@ -87,7 +87,9 @@ export function runNodeChild(args, what) {
  * torch_step.py --serve print `READY` once built and answer each `step` with `STEP {json}`). Its
  * stderr is shown live; other stdout lines are ignored. `next()` resolves to the next tagged line's `{ tag, data }`
  * (data `{}` without json) and rejects once the process has ended without one; `send(line)` writes
- * a command; `end()` closes its stdin with `end`.
+ * a command; `end()` closes its stdin with `end`; `pause()` / `resume()` stop and continue the
+ * whole process (SIGSTOP / SIGCONT); `step()` takes one step of a paused step server
+ * (bench/vs-torch.mjs --interleave, bench/trees-ab.mjs).
  */
 export function startLineChild(command, args, what, env = process.env) {
   const child = spawn(command, args.map(String), { env, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -133,6 +135,14 @@ export function startLineChild(command, args, what, env = process.env) {
     },
     resume() {
       if (!ended && process.platform !== 'win32') child.kill('SIGCONT');
+    },
+    /** One `step` of a paused step server: resumed, asked, awaited, paused again; its STEP data. */
+    async step() {
+      this.resume();
+      this.send('step');
+      const answer = (await this.next()).data;
+      this.pause();
+      return answer;
     },
   };
 }

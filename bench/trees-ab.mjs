@@ -41,11 +41,7 @@ async function runCase(name) {
     const walls = { a: [], b: [] };
     for (let i = 0; i < warmup + steps; i++) {
       for (const side of i % 2 === 0 ? ['a', 'b'] : ['b', 'a']) {
-        const server = servers[side];
-        server.resume();
-        server.send('step');
-        const answer = (await server.next()).data;
-        server.pause();
+        const answer = await servers[side].step();
         if (i >= warmup) walls[side].push(answer.ms);
       }
     }

@@ -153,13 +153,6 @@ async function runInterleaved(pythonPath, name, say) {
   const steps = { rtkd: [], torch: [] };
   // The engine not stepping is stopped (SIGSTOP): its idle threads (PyTorch's OpenMP workers spin
   // by default) cannot take the stepping engine's cores, and each engine keeps its own wait policy.
-  const step = async (server) => {
-    server.resume();
-    server.send('step');
-    const answer = (await server.next()).data;
-    server.pause();
-    return answer;
-  };
   try {
     const [{ data: rtkdInfo }] = await Promise.all([servers.rtkd.next(), servers.torch.next()]);
     servers.rtkd.pause();
@@ -168,7 +161,7 @@ async function runInterleaved(pythonPath, name, say) {
     const warmup = count('warmup');
     for (let i = 0; i < warmup + count('steps'); i++) {
       for (const engine of i % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']) {
-        const answer = await step(servers[engine]);
+        const answer = await servers[engine].step();
         process.stderr.write(`  ${engine} ${name} ${i < warmup ? 'warm-up' : i - warmup + 1}: ${answer.ms.toFixed(0)} ms (cpu ${answer.cpu_ms.toFixed(0)} ms) loss ${answer.loss.toFixed(3)}\n`);
         if (i >= warmup) steps[engine].push(answer);
       }
