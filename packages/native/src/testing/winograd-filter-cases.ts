@@ -92,7 +92,7 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
       });
     });
 
-    it('picks by the fixed rule when not told: Winograd on every stride-1 3×3 conv from 16 input channels (portable kernels: on all; AVX-512: not for 16 output channels)', () => {
+    it('picks by the fixed rule when not told: Winograd on every stride-1 3×3 conv from 16 input channels (portable kernels: on all; AVX-512: not for 16 output channels on 128 pixels or more)', () => {
       const isa = loadNativeAddon().isa();
       const least = isa === 'generic' ? 1 : 16;
       const bits = (s: Shape, mode: string) => {
@@ -102,9 +102,11 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
       const wide: Shape = { n: 2, h: 6, w: 7, cin: Math.max(least, 3), cout: 32, pad: 1 };
       expect(bits(wide, '')).toEqual(bits(wide, '1'));
       expect(bits(wide, '1')).not.toEqual(bits(wide, '0'));
-      const oneVector: Shape = { ...wide, cout: 16 };
+      const oneVector: Shape = { ...wide, h: 12, w: 12, cout: 16 }; // ≥ 128 output pixels: the direct kernel's range
+      const smallMap: Shape = { ...wide, cout: 16 };
       expect(bits(oneVector, '')).toEqual(bits(oneVector, isa === 'avx512' ? '0' : '1'));
       expect(bits(oneVector, '1')).not.toEqual(bits(oneVector, '0'));
+      expect(bits(smallMap, '')).toEqual(bits(smallMap, '1'));
       const firstLayer: Shape = { ...wide, cin: 3 };
       expect(bits(firstLayer, '')).toEqual(bits(firstLayer, least > 3 ? '0' : '1'));
       const strided = [2, 9, 9, 16, 3, 3, 16, 2, 2, 1, 1, 5, 5];
