@@ -39,6 +39,10 @@ const DirectConvKernels& direct_kernels_avx2();
 const DirectConvKernels& direct_kernels_avx512();
 const DirectConvKernels& direct_kernels_generic();
 
+// Whether conv2d_backprop_filter (when Winograd does not apply) runs the direct filter kernel of
+// the active ISA, else im2col + GEMM.
+bool direct_filter_applies(const ConvGeometry& g);
+
 namespace {
 
 // A row stride known at compile time (0: read at run time). With a constant stride every row of a

@@ -373,14 +373,18 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   });
 }
 
+// The direct filter gradient re-reads the image once per (tap, channel tile): on small maps (8×8)
+// its short loops lose to im2col + GEMM.
+bool direct_filter_applies(const ConvGeometry& g) {
+  return direct().filter && direct_applies(g) && g.cout % direct().lanes == 0 && static_cast<long>(g.oh) * g.ow >= 128;
+}
+
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   if (winograd_filter_applies(g)) return winograd_filter(g, x, dy, dw);
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
   const bool pointwise = is_pointwise(g);
-  // The direct filter gradient re-reads the image once per (tap, channel tile): on small maps
-  // (8×8) its short loops lose to im2col + GEMM.
-  const bool useDirect = direct().filter && direct_applies(g) && g.cout % direct().lanes == 0 && M >= 128;
+  const bool useDirect = direct_filter_applies(g);
   const PaddedSize padded = padded_size(g);
   // A fixed split of the batch (independent of the thread count) into groups with their own partial dW.
   const long groups = std::min<long>(g.n, 8);
