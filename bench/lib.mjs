@@ -126,7 +126,7 @@ export function startLineChild(command, args, what, env = process.env) {
     },
     end() {
       if (ended) return;
-      child.kill('SIGCONT');
+      this.resume();
       child.stdin.end('end\n');
     },
     /** Freezes the whole process (every thread: spinning OpenMP workers too) until resume(). */
