@@ -40,7 +40,7 @@ function nodeGyp() {
 
 // 1. node-gyp, on this Node's headers when present (no header download).
 const [gyp, gypArgs] = nodeGyp();
-const gypFlags = ['rebuild', ...(haveHeaders ? [`--nodedir=${prefix}`] : [])];
+const gypFlags = ['rebuild', '--jobs=max', ...(haveHeaders ? [`--nodedir=${prefix}`] : [])];
 log(`building with node-gyp${haveHeaders ? ` (headers: ${localHeaders})` : ''}`);
 if (run(gyp, [...gypArgs, ...gypFlags]) && existsSync(target)) {
   log(`built ${target}`);
