@@ -11,6 +11,20 @@ describe('Rng', () => {
     expect(Array.from({ length: 5 }, () => c.nextUint32())).not.toEqual(seqA);
   });
 
+  it('is xoshiro128**: the reference sequence and end state from states {1, 2, 3, 4} and one with every top bit set', () => {
+    // Expected values from the reference algorithm (Blackman & Vigna), computed independently in Python.
+    const cases = [
+      { state: [1, 2, 3, 4], draws: [11520, 0, 5927040, 70819200, 2031721883, 1637235492], end: [1110993931, 286554632, 2431677446, 2165318166] },
+      { state: [0xdeadbeef, 0x80000000, 0xffffffff, 0x12345678], draws: [576, 3132614827, 2263960055, 3306064138, 3071822689, 1879777386], end: [2730783924, 44550832, 3522771755, 2268622547] },
+    ] as const;
+    for (const { state, draws, end } of cases) {
+      const rng = new Rng(0);
+      rng.setState(state);
+      expect(Array.from({ length: draws.length }, () => rng.nextUint32())).toEqual(draws);
+      expect(rng.getState()).toEqual(end);
+    }
+  });
+
   it('resumes exactly from a saved state', () => {
     const rng = new Rng(123);
     rng.normal();
