@@ -28,14 +28,20 @@ if (unavailable) {
 
 // Tests that take minutes on the stock cpu kernels and check plumbing or model definitions, not
 // kernels: every loss on every cross-architecture pair, the smoke run of every thesis table, the
-// CLI's trainings, and the zoo networks against PyTorch (their layers are checked kernel by kernel
-// against the stock ones; the ResNet/WRN golden tests still run on both). They run once, on the
-// kernels users get (fast-path), or in 'unit' where the addon cannot run.
+// CLI's trainings and figures, the zoo networks against PyTorch (their layers are checked kernel by
+// kernel against the stock ones; the ResNet/WRN golden tests still run on both), every loss's
+// one-step leak check, and the training loop's resume, measurement and error paths. They run once,
+// on the kernels users get (fast-path), or in 'unit' where the addon cannot run.
 const RUN_ONCE_ON_FAST_PATH = [
   'packages/losses/src/cross-architecture.test.ts',
+  'packages/losses/src/builtins.test.ts',
   'packages/tables/src/thesis-tables.test.ts',
   'packages/cli/src/main.test.ts',
+  'packages/cli/src/plot.test.ts',
   'packages/models/src/zoo.golden.test.ts',
+  'packages/train/src/resume.test.ts',
+  'packages/train/src/measure.test.ts',
+  'packages/train/src/run.test.ts',
 ];
 
 export default defineConfig({
