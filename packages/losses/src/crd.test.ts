@@ -108,6 +108,22 @@ describe('crd: contrastive representation distillation', () => {
     loss.dispose();
   });
 
+  it('crd: the score gather\'s gradient is a ScatterNd, not UnsortedSegmentSum (five cpu kernels per bank row per sample: millions at CIFAR size)', async () => {
+    const loss = createCrdLoss(shapes, options, { rng: new Rng(2), numSamples: N });
+    const fs = tf.tensor2d(fS);
+    const ft = tf.tensor2d(fT);
+    const flat = Int32Array.from(samples.flat());
+    const profile = await tf.profile(() => {
+      const gx = tf.grad((x: tf.Tensor) => loss.computeWithSamples(contextOf(x as tf.Tensor2D, ft, indices, false), flat))(fs);
+      gx.dispose();
+    });
+    const kernels = profile.kernels.map((k) => k.name);
+    expect(kernels).not.toContain('UnsortedSegmentSum');
+    expect(kernels.filter((name) => name === 'ScatterNd')).toHaveLength(1); // the student anchor's scores
+    tf.dispose([fs, ft]);
+    loss.dispose();
+  });
+
   it('crd: gradients w.r.t. the student features and embedding match central differences of the float64 loss', () => {
     const loss = createCrdLoss(shapes, options, { rng: new Rng(2), numSamples: N });
     const sd = loss.module.stateDict();

@@ -66,7 +66,8 @@ export class ContrastMemory extends Module {
 /**
  * The unnormalised contrast scores `exp(memory[idx]·anchor / T)`, `[b, K+1]`, for `sampleIndices`
  * (row-major `[b, K+1]`, column 0 the positive). Computed as `anchor·memoryᵀ` then a gather, which
- * needs `b·N` floats instead of the reference's `b·(K+1)·d`. No gradient reaches the memory.
+ * needs `b·N` floats instead of the reference's `b·(K+1)·d`. No gradient reaches the memory. The
+ * gather's gradient is a scatter-add ({@link pickWithScatterGradient}).
  */
 export function contrastScores(anchor: tf.Tensor2D, memory: tf.Tensor2D, sampleIndices: Int32Array, temperature: number): tf.Tensor2D {
   const [b] = anchor.shape;
@@ -79,10 +80,25 @@ export function contrastScores(anchor: tf.Tensor2D, memory: tf.Tensor2D, sampleI
     flatIndices[k] = Math.floor(k / columns) * n + idx;
   });
   return tf.tidy(() => {
-    const all = tf.reshape(tf.matMul(anchor, memory, false, true), [b * n]);
-    const picked = tf.gather(all, tf.tensor1d(flatIndices, 'int32'));
+    const all = tf.reshape(tf.matMul(anchor, memory, false, true), [b * n]) as tf.Tensor1D;
+    const picked = pickWithScatterGradient(all, flatIndices);
     return tf.exp(tf.div(tf.reshape(picked, [b, columns]), temperature)) as tf.Tensor2D;
   });
+}
+
+/**
+ * `values[indices]`, whose gradient is a scatter-add of `dy` into `values`' shape (ScatterNd, one
+ * pass over the indices). tf.gather's own gradient is UnsortedSegmentSum, which TF.js's cpu backend
+ * computes with five kernels per segment: with `b·N` segments (3.2 million for a CIFAR batch) a CRD
+ * step never ended.
+ */
+function pickWithScatterGradient(values: tf.Tensor1D, indices: Int32Array): tf.Tensor1D {
+  const size = values.shape[0];
+  const pick = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.tidy(() => tf.gather(inputs[0] as tf.Tensor, tf.tensor1d(indices, 'int32'))),
+    gradFunc: (dy: tf.Tensor) => tf.scatterND(tf.tensor2d(indices, [indices.length, 1], 'int32'), dy, [size]),
+  }));
+  return pick(values) as tf.Tensor1D;
 }
 
 /**
