@@ -62,6 +62,8 @@ export default defineConfig({
     // Only $RTKD_GOLDEN_DIR may hold a subset of the golden files (test files then may register no test);
     // with the repository's fixtures/golden every test file must register tests.
     passWithNoTests: Boolean(process.env.RTKD_GOLDEN_DIR),
+    // One temporary folder for the run, removed at its end (packages/testing/src/temp-root.ts).
+    globalSetup: [`${packagesDir}testing/src/temp-root.ts`],
     // A test that makes TF.js print its tfjs-node banner fails.
     setupFiles: [`${packagesDir}testing/src/no-tfjs-banner.ts`],
     projects: [
