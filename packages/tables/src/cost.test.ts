@@ -19,3 +19,24 @@ test('measureCost times each kind of cell once and prices every cell: epochs × 
   expect(cost.cells).toHaveLength(5);
   expect(cost.machineHours).toBeCloseTo(cost.cells.reduce((a, c) => a + c.seconds, 0) / 3600, 9);
 });
+
+test('measureCost reuses the timings it is given for the same kind, batch size, backend and steps, and times the rest', async () => {
+  const spec = parseSpec({
+    name: 'cost', dataset: 'digits', pairs: [{ teacher: 'resnet8', student: 'resnet8' }], methods: ['student', 'kd'], seeds: [0],
+    recipe: { epochs: 1, 'batch-size': 8, subset: 16, 'test-subset': 8 },
+  });
+  const timings = new Map();
+  const first: string[] = [];
+  const cost = await measureCost(await planTable(spec), { steps: 1, timings, log: (line) => first.push(line) });
+  expect(first.every((line) => line.startsWith('timed '))).toBe(true);
+  expect(timings.size).toBe(3);
+  const again: string[] = [];
+  const reused = await measureCost(await planTable(spec), { steps: 1, timings, log: (line) => again.push(line) });
+  expect(again.every((line) => line.startsWith('timed before '))).toBe(true);
+  expect(reused.measured).toEqual(cost.measured);
+  const otherBatch = parseSpec({ name: 'cost', dataset: 'digits', pairs: [{ teacher: 'resnet8', student: 'resnet8' }], methods: ['student'], seeds: [0], recipe: { epochs: 1, 'batch-size': 4, subset: 16, 'test-subset': 8 } });
+  const timedAgain: string[] = [];
+  await measureCost(await planTable(otherBatch), { steps: 1, timings, log: (line) => timedAgain.push(line) });
+  expect(timedAgain.filter((line) => line.startsWith('timed before '))).toEqual([]);
+  expect(timings.size).toBe(5);
+});

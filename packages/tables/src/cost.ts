@@ -31,6 +31,16 @@ export interface CostOptions {
   backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
   /** Called as each kind of cell is timed. */
   log?: (line: string) => void;
+  /**
+   * Timings to reuse and to add to (keyed by kind of cell, batch size, backend and timed steps):
+   * pass the same Map to price several plans in one process without timing a kind twice.
+   */
+  timings?: Map<string, Omit<MeasuredStep, 'what'>>;
+}
+
+/** The key of a kind of cell's timing in {@link CostOptions.timings}. */
+function timingKey(cell: Cell, options: Pick<CostOptions, 'backend' | 'steps'> = {}): string {
+  return JSON.stringify([kindOf(cell), cell.recipe.batchSize ?? 64, options.backend ?? 'auto', options.steps ?? 3]);
 }
 
 function kindOf(cell: Cell): string {
@@ -51,9 +61,12 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
   for (const cell of plan.cells) {
     const kind = kindOf(cell);
     if (measured.has(kind)) continue;
-    const step = await timeSteps(cell, options);
-    measured.set(kind, { what: cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind, ...step });
-    options.log?.(`timed ${measured.get(kind)!.what}: ${step.secondsPerStep.toFixed(3)} s/step`);
+    const what = cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind;
+    const known = options.timings?.get(timingKey(cell, options));
+    const step = known ?? (await timeSteps(cell, options));
+    options.timings?.set(timingKey(cell, options), step);
+    measured.set(kind, { what, ...step });
+    options.log?.(`${known ? 'timed before' : 'timed'} ${what}: ${step.secondsPerStep.toFixed(3)} s/step`);
   }
   const spec = getDataset(plan.dataset);
   const cells = plan.cells.map((cell) => {

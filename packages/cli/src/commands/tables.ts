@@ -7,6 +7,7 @@ import {
   formatProgress,
   loadSpec,
   measureCost,
+  type MeasuredStep,
   planTable,
   queueProgress,
   runLocal,
@@ -36,10 +37,13 @@ function printPlan(plan: TablePlan, io: CommandIo): void {
   for (const row of plan.rows.filter((r) => r.notApplicable)) io.out(`n/a: ${row.pair.teacher} -> ${row.pair.student} ${row.method}: ${row.notApplicable}`);
 }
 
+/** Step timings of the kinds of cell this process has priced: a program that calls runCli for several dry runs times each kind once. */
+const timings = new Map<string, Omit<MeasuredStep, 'what'>>();
+
 async function dryRun(plan: TablePlan, io: CommandIo): Promise<number> {
   printPlan(plan, io);
   io.err('timing a few training steps of each kind of cell on this machine…');
-  const cost = await measureCost(plan, { log: (line) => io.err(line) });
+  const cost = await measureCost(plan, { timings, log: (line) => io.err(line) });
   io.out('');
   io.out(markdownTable(['kind of cell', 's / step', 'ms / test image'], cost.measured.map((m) => [m.what, m.secondsPerStep.toFixed(3), (m.secondsPerTestImage * 1000).toFixed(2)])));
   io.out(`cost: ${cost.machineHours.toFixed(1)} machine-hours (${formatDuration(cost.totalSeconds)}) for ${plan.cells.length} cells at one cell at a time on this machine`);
