@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AB, Connector, activationBoundary, activationBoundaryLoss, activationBoundaryTerms } from './ab.js';
+import { lossOptionNames } from './index.js';
 import type { LossContext, LossShapes } from './types.js';
 
 beforeAll(async () => {
@@ -99,6 +100,13 @@ describe('ab: Connector', () => {
 });
 
 describe('ab: the loss definition', () => {
+  it('ab: initLearningRate sets the init stage\'s learning rate (default: the main one); anything but a number > 0 is refused', () => {
+    const create = (options: object) => activationBoundary.create(shapesOf([[2, 4, 4, 3]], [[2, 4, 4, 3]]), { ...activationBoundary.defaults, ...options }, { rng: new Rng(2) });
+    expect(lossOptionNames(AB)).toContain('initLearningRate');
+    expect(create({ initLearningRate: 0.002 }).init!.learningRate).toBe(0.002);
+    expect(() => create({ initLearningRate: 'fast' })).toThrow('ab: initLearningRate must be a number > 0, got "fast"');
+  });
+
   it('ab: the init stage is the AB loss on connector outputs, trains student + connectors; the main stage adds 0', () => {
     const sShapes = [[2, 4, 4, 3], [2, 2, 2, 4]];
     const tShapes = [[2, 4, 4, 3], [2, 2, 2, 6]];

@@ -3,7 +3,7 @@ import { Module, type Rng } from '@rtkd/core';
 import { ConvReg } from './fitnet.js';
 import { assertRank } from './ops.js';
 import type { DistillationLoss, LossContext, LossDefinition } from './types.js';
-import { initStageOnlyLoss } from './init-stage-only.js';
+import { initLearningRate, initStageOnlyLoss } from './init-stage-only.js';
 
 /** Registry name of activation-boundary distillation. */
 export const AB = 'ab';
@@ -98,6 +98,8 @@ export interface ActivationBoundaryOptions {
   margin: number;
   /** Epochs of the init stage (RepDistiller `--init_epochs` 30). */
   initEpochs: number;
+  /** Learning rate of the init stage (default: the main one, RepDistiller's `--learning_rate`). */
+  initLearningRate?: number;
 }
 
 /**
@@ -111,11 +113,14 @@ export const activationBoundary: LossDefinition<ActivationBoundaryOptions> = {
   description: 'Activation boundaries: hinge on pre-activation stage maps via connectors, in a 30-epoch init stage',
   taps: ['preactStages'],
   defaults: { weight: 1, margin: 1, initEpochs: 30 },
+  optionalOptions: ['initLearningRate'],
   create(shapes, options, { rng }): DistillationLoss {
+    const learningRate = initLearningRate(AB, options.initLearningRate);
     const module = new Connector(shapes.student.features.preactStages, shapes.teacher.features.preactStages, rng);
     const init = {
       epochs: options.initEpochs,
       trainsStudent: true,
+      learningRate,
       /** Loss-owned variables trained in the init stage: the connectors'. */
       parameters: module.parameters(),
       compute: (ctx: LossContext) => tf.tidy(() =>

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FSP, flowOfSolutionProcedure, fspLoss, fspTerms } from './fsp.js';
+import { lossOptionNames } from './index.js';
 import type { LossContext, LossShapes } from './types.js';
 
 beforeAll(async () => {
@@ -109,6 +110,15 @@ describe('fsp: the loss definition', () => {
       shapes([[2, 32, 32, 16], [2, 32, 32, 16], [2, 16, 16, 32]], [[2, 32, 32, 16], [2, 32, 32, 32], [2, 16, 16, 64]]),
       { ...flowOfSolutionProcedure.defaults }, { rng: new Rng(1) });
     expect(create).toThrow('fsp: not applicable to this pair: student stages[0] [2, 32, 32, 16] has 16 channels but teacher stages[0] [2, 32, 32, 32] has 32; FSP needs equal channel counts');
+  });
+
+  it('fsp: initLearningRate sets the init stage\'s learning rate (default: the main one); anything but a number > 0 is refused', () => {
+    const s = [[2, 4, 4, 2], [2, 4, 4, 2], [2, 2, 2, 3]];
+    const create = (options: object) => flowOfSolutionProcedure.create(shapes(s, s), { ...flowOfSolutionProcedure.defaults, ...options }, { rng: new Rng(1) });
+    expect(lossOptionNames(FSP)).toContain('initLearningRate');
+    expect(create({}).init!.learningRate).toBeUndefined();
+    expect(create({ initLearningRate: 0.01 }).init!.learningRate).toBe(0.01);
+    for (const bad of [0, -1, '0.01', Number.NaN]) expect(() => create({ initLearningRate: bad })).toThrow(`fsp: initLearningRate must be a number > 0, got ${JSON.stringify(bad)}`);
   });
 
   it('fsp: the init stage trains the student on the FSP loss of [stem, ...stages]; the main stage adds 0', () => {

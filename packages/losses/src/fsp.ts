@@ -3,7 +3,7 @@ import { Module } from '@rtkd/core';
 import { poolLargerToSmaller } from './at.js';
 import { assertRank } from './ops.js';
 import type { DistillationLoss, LossContext, LossDefinition, LossShapes } from './types.js';
-import { initStageOnlyLoss } from './init-stage-only.js';
+import { initLearningRate, initStageOnlyLoss } from './init-stage-only.js';
 
 /** Registry name of the FSP ("flow of solution procedure") loss. */
 export const FSP = 'fsp';
@@ -52,6 +52,8 @@ export function fspLoss(studentMaps: readonly tf.Tensor4D[], teacherMaps: readon
 export interface FspOptions {
   /** Epochs of the init stage (RepDistiller `--init_epochs` 30). */
   initEpochs: number;
+  /** Learning rate of the init stage (default: the main one, RepDistiller's `--learning_rate`). */
+  initLearningRate?: number;
 }
 
 /** The maps FSP reads, `feat[:-1]` of RepDistiller: the stem then every stage output. */
@@ -84,12 +86,15 @@ export const flowOfSolutionProcedure: LossDefinition<FspOptions> = {
   description: 'FSP matrices between consecutive stage maps (equal channel counts), in a 30-epoch init stage',
   taps: ['stem', 'stages'],
   defaults: { weight: 50, initEpochs: 30 },
+  optionalOptions: ['initLearningRate'],
   create(shapes, options): DistillationLoss {
     assertFspShapes(shapes);
+    const learningRate = initLearningRate(FSP, options.initLearningRate);
     const module = new Module();
     const init = {
       epochs: options.initEpochs,
       trainsStudent: true,
+      learningRate,
       /** FSP owns no parameters. */
       parameters: [] as tf.Variable[],
       compute: (ctx: LossContext) => fspLoss(fspTaps(ctx.student.features), fspTaps(ctx.teacher.features)),

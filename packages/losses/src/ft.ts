@@ -3,6 +3,7 @@ import { BatchNorm, Conv2d, ConvTranspose2d, Module, type Rng, pytorchDefaultUni
 import { poolLargerToSmaller } from './at.js';
 import { assertRank, spatialAttention } from './ops.js';
 import type { DistillationLoss, LossContext, LossDefinition, LossShapes } from './types.js';
+import { initLearningRate } from './init-stage-only.js';
 
 /** Registry name of Factor Transfer. */
 export const FT = 'ft';
@@ -172,7 +173,7 @@ export const factorTransfer: LossDefinition<FactorTransferOptions> = {
     const init = {
       epochs: options.initEpochs,
       trainsStudent: false,
-      learningRate: options.initLearningRate,
+      learningRate: initLearningRate(FT, options.initLearningRate),
       /** Loss-owned variables trained in the init stage: the Paraphraser's. */
       parameters: module.paraphraser.parameters(),
       compute: (ctx: LossContext) => tf.tidy(() => {

@@ -17,3 +17,13 @@ export function initStageOnlyLoss(name: string, module: Module, init: InitStage)
     dispose: () => module.dispose(),
   };
 }
+
+/**
+ * The learning rate an init stage's `initLearningRate` option asks for: undefined (the main
+ * stage's, as RepDistiller's AB and FSP) or a number > 0. Throws naming the loss otherwise.
+ */
+export function initLearningRate(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  throw new Error(`${name}: initLearningRate must be a number > 0, got ${JSON.stringify(value)}`);
+}

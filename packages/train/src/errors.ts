@@ -9,10 +9,18 @@ export class NonFiniteLossError extends Error {
     const values = Object.entries(terms).map(([name, value]) => `${name}=${value}`).join(', ');
     super(
       `Non-finite loss at ${where.stage} epoch ${where.epoch + 1} step ${where.step + 1} (global step ${where.globalStep + 1}): ${values}. ` +
-        (checkpoint ? `The weights were not updated; the last good checkpoint is ${checkpoint}.` : 'The weights were not updated; no checkpoint was written yet.'),
+        (checkpoint ? `The weights were not updated; the last good checkpoint is ${checkpoint}.` : 'The weights were not updated; no checkpoint was written yet.') +
+        initStageHint(where.stage),
     );
     this.name = 'NonFiniteLossError';
     this.where = where;
     this.terms = terms;
   }
+}
+
+/** For a diverged initialisation stage: how to give it its own learning rate. */
+function initStageHint(stage: string): string {
+  if (!stage.startsWith('init:')) return '';
+  const loss = stage.slice('init:'.length);
+  return ` An initialisation stage can diverge at the main learning rate: give it a lower one with the loss option ${loss}.initLearningRate (--loss-option ${loss}.initLearningRate=RATE).`;
 }
