@@ -120,8 +120,8 @@ export const BUILTIN_BUDGETS: Readonly<Record<string, (recipe: Recipe) => Recipe
     batchSize: 16,
     checkpointEvery: 0,
     // A smoke run checks that every cell runs, not what it reaches: no initialisation stages (at
-    // this size FSP's and AB's diverge within two steps on ResNet-56 -> ResNet-20) and a small
-    // CRD negative set.
+    // this size the teacher has trained two steps, and FSP's and FT's stages diverge on its
+    // untrained features) and a small CRD negative set.
     lossOptions: ['ab.initEpochs=0', 'fsp.initEpochs=0', 'ft.initEpochs=0', 'crd.numNegatives=64'],
   }),
 };

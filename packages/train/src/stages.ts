@@ -21,7 +21,11 @@ export interface Stage {
   learningRate(epoch: number): number;
   /** Parameters trained in the stage. */
   parameters: NamedParameter[];
-  /** Whether the student runs in training mode (BN batch statistics); RepDistiller's init runs it in eval mode. */
+  /**
+   * Whether the student runs in training mode (BN batch statistics, running statistics updated).
+   * RepDistiller's init stage sets the student to eval mode, then its trained modules to train mode:
+   * the student trains in training mode where the stage trains it (AB, FSP), in eval mode otherwise (FT).
+   */
   studentTraining: boolean;
   /** Weighted terms summed into the objective. */
   terms: ObjectiveTerm[];
@@ -81,7 +85,7 @@ export function buildStages(setup: StageSetup): Stage[] {
       epochs: init.epochs,
       learningRate: () => lr,
       parameters: [...lossParameters(loss, init.parameters), ...(init.trainsStudent ? studentParams : [])],
-      studentTraining: false,
+      studentTraining: init.trainsStudent,
       terms: [{ name: `${loss.name}.init`, weight: 1, compute: (ctx) => init.compute(ctx) }],
       evaluates: false,
     });
