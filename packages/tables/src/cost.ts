@@ -62,9 +62,10 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
     const kind = kindOf(cell);
     if (measured.has(kind)) continue;
     const what = cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind;
-    const known = options.timings?.get(timingKey(cell, options));
+    const key = timingKey(cell, options);
+    const known = options.timings?.get(key);
     const step = known ?? (await timeSteps(cell, options));
-    options.timings?.set(timingKey(cell, options), step);
+    if (!known) options.timings?.set(key, step);
     measured.set(kind, { what, ...step });
     options.log?.(`${known ? 'timed before' : 'timed'} ${what}: ${step.secondsPerStep.toFixed(3)} s/step`);
   }
