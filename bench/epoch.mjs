@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findPython, printMarkdownTable, resultOf, runNodeChild, writeSyntheticCifar10 } from './lib.mjs';
+import { findPython, formatSteal, printMarkdownTable, resultOf, runNodeChild, stealMeter, stealNote, writeSyntheticCifar10 } from './lib.mjs';
 
 const USAGE = `usage: node bench/epoch.mjs [options]
   --model NAME        the network trained (the student), default resnet20
@@ -102,10 +102,11 @@ function runParent() {
     for (let round = 0; round < rounds; round++) {
       for (const engine of (round % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']).filter((e) => engines.includes(e))) {
         process.stderr.write(`… ${engine}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}\n`);
-        if (engine === 'rtkd') runs.rtkd.push({ ...runRtkd(root), loadAverage: os.loadavg()[0] });
+        const steal = stealMeter();
+        if (engine === 'rtkd') runs.rtkd.push({ ...runRtkd(root), loadAverage: os.loadavg()[0], steal: steal() });
         else if (python?.ok) {
           const threads = count('threads', runs.rtkd[0]?.threads ?? Math.min(os.cpus().length, 8));
-          runs.torch.push({ ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0] });
+          runs.torch.push({ ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0], steal: steal() });
         } else if (python) runs.torch.push({ error: 'torch not available' });
       }
     }
@@ -152,24 +153,26 @@ function runTorch(python, root, threads) {
 }
 
 function printTable(what, rtkd, torch, ratio, epochs) {
-  const header = ['engine', 'setup s', 'train s', 'ms/step', 'test s', 'epoch + test s', 'cpu s', 'train images/s', 'load avg after'];
+  const header = ['engine', 'setup s', 'train s', 'ms/step', 'test s', 'epoch + test s', 'cpu s', 'train images/s', 'load avg after', 'steal'];
   const row = (name, r) => {
     if (!r) return undefined;
-    if (r.error) return [name, `FAILED: ${r.error}`, '', '', '', '', '', '', ''];
+    if (r.error) return [name, `FAILED: ${r.error}`, '', '', '', '', '', '', '', ''];
     return [name, r.setupSeconds.toFixed(1), r.trainSeconds.toFixed(1), (1000 * r.secondsPerStep).toFixed(0), r.testSeconds.toFixed(1),
-      r.epochSeconds.toFixed(1), r.epochCpuSeconds.toFixed(1), (r.trainImages / r.trainSeconds).toFixed(0), r.loadAverage.toFixed(2)];
+      r.epochSeconds.toFixed(1), r.epochCpuSeconds.toFixed(1), (r.trainImages / r.trainSeconds).toFixed(0), r.loadAverage.toFixed(2), formatSteal(r.steal)];
   };
   const label = rtkd?.backend ? `rtkd ${rtkd.backend.replace(/; kernels:.*\)$/, ')')}` : 'rtkd';
   const torchLabel = `PyTorch ${torch?.version ?? ''} ×${torch?.threads ?? '?'}${ompWait ? ` (OMP_WAIT_POLICY=${ompWait})` : ''}`;
   printMarkdownTable(header, [row(label, rtkd), row(torchLabel, torch)].filter(Boolean));
   console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
-  console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step.');
+  console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step; steal = share of the CPUs\' time the hypervisor gave to other guests during the run (/proc/stat).');
   if (rounds > 1) {
     const seconds = (list) => list.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ');
     const listed = [['rtkd', epochs.rtkd], ['PyTorch', epochs.torch]].filter(([, list]) => list.length).map(([name, list]) => `${name} ${seconds(list)} s`);
     console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (${listed.join('; ')}).`);
   }
   if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
+  const worst = stealNote(Math.max(rtkd?.steal ?? 0, torch?.steal ?? 0));
+  if (worst) console.log(worst);
   if (os.loadavg()[0] > os.cpus().length) {
     console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
   }

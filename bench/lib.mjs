@@ -2,7 +2,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The median of a list of numbers (mean of the middle two for an even count). */
@@ -10,6 +10,42 @@ export function median(values) {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Starts measuring the share of the CPUs' time the hypervisor gave to other guests ("steal" in
+ * /proc/stat) and returns a function giving that share (0–1) since the start, or undefined where
+ * /proc/stat is missing. A VM whose steal is above a few percent runs slower than its load average
+ * says: wall times are inflated.
+ */
+export function stealMeter() {
+  const start = cpuTicks();
+  return () => {
+    const end = cpuTicks();
+    if (!start || !end || end.total <= start.total) return undefined;
+    return (end.steal - start.steal) / (end.total - start.total);
+  };
+}
+
+/** A steal share as `12%`, or `—` when unknown. */
+export function formatSteal(share) {
+  return share === undefined ? '—' : `${(100 * share).toFixed(0)}%`;
+}
+
+/** The note to print when the hypervisor took more than 5% of the CPUs' time, else ''. */
+export function stealNote(share) {
+  return share !== undefined && share > 0.05 ? `note: the hypervisor took ${formatSteal(share)} of the CPUs' time (steal): wall times are inflated, and ratios between runs at different steal mean little.` : '';
+}
+
+// The machine's CPU ticks since boot (all CPUs): the total and the steal among them.
+function cpuTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

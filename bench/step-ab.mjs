@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { distillCase, median, printMarkdownTable } from './lib.mjs';
+import { distillCase, formatSteal, median, printMarkdownTable, stealMeter, stealNote } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,6 +54,7 @@ function timed(step, a) {
 }
 
 console.log(`A: ${envName}=${envValue}, B: unset; ${report.name} ×${report.threads}, batch ${batch}, ${steps} steps each after ${warmup} warm-up pairs, interleaved; load average at start ${os.loadavg()[0].toFixed(2)}`);
+const steal = stealMeter();
 const rows = [];
 for (const name of opts.cases.split(',')) {
   const rng = new core.Rng(1);
@@ -73,4 +74,5 @@ for (const name of opts.cases.split(',')) {
   labels.dispose();
 }
 printMarkdownTable(['case', 'A ms/step', 'A cpu ms', 'B ms/step', 'B cpu ms', 'B/A wall (cpu)'], rows);
-console.log(`load average at end ${os.loadavg()[0].toFixed(2)}`);
+console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(steal())}`);
+if (stealNote(steal())) console.log(stealNote(steal()));

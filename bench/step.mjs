@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installProfiler, median, printMarkdownTable, runNodeChild } from './lib.mjs';
+import { formatSteal, installProfiler, median, printMarkdownTable, runNodeChild, stealMeter, stealNote } from './lib.mjs';
 
 const USAGE = `usage: node bench/step.mjs [options]
   --backends LIST   comma-separated: node-gpu,node,native,wasm,cpu (default: every one that loads; cpu included)
@@ -89,15 +89,17 @@ async function runParent() {
 }
 
 function printTable(rows) {
-  const header = ['backend', 'threads', 'SIMD', 'batch', 'step ms (median)', 'step cpu ms', 'forward ms (median)', 'forward cpu ms', 'img/s (train)', 'peak RSS MiB', 'timed steps', 'load avg'];
+  const header = ['backend', 'threads', 'SIMD', 'batch', 'step ms (median)', 'step cpu ms', 'forward ms (median)', 'forward cpu ms', 'img/s (train)', 'peak RSS MiB', 'timed steps', 'load avg', 'steal'];
   const body = rows.map((r) => r.error
-    ? [r.label, '', '', '', `FAILED: ${r.error}`, '', '', '', '', '', '', '']
+    ? [r.label, '', '', '', `FAILED: ${r.error}`, '', '', '', '', '', '', '', '']
     : [r.backend, String(r.threads ?? 'native'), r.simd === undefined ? '-' : r.simd ? 'on' : 'off', String(r.batch),
       r.stepMs.toFixed(0), r.stepCpuMs.toFixed(0), r.forwardMs.toFixed(0), r.forwardCpuMs.toFixed(0),
-      (r.batch / r.stepMs * 1000).toFixed(1), String(r.peakRssMiB), `${r.steps} (+${r.warmup} warm-up)`, r.loadAverage.toFixed(1)]);
+      (r.batch / r.stepMs * 1000).toFixed(1), String(r.peakRssMiB), `${r.steps} (+${r.warmup} warm-up)`, r.loadAverage.toFixed(1), formatSteal(r.steal)]);
   printMarkdownTable(header, body);
   console.log('\nstep = forward (training-mode BN) + backward (tf.variableGrads) + SGD-momentum update; forward = eval mode, no tape.');
-  console.log('cpu ms = process CPU time (all threads); a 1-minute load average above the core count means the wall times are inflated.');
+  console.log('cpu ms = process CPU time (all threads); a 1-minute load average above the core count means the wall times are inflated; steal = share of the CPUs\' time the hypervisor gave to other guests during the steps and forward passes (/proc/stat).');
+  const worst = stealNote(Math.max(...rows.map((r) => r.steal ?? 0)));
+  if (worst) console.log(worst);
   if (rows.some((r) => r.backend === 'cpu' && r.steps <= 1)) console.log('cpu runs 1 timed step by default (it is ~100× slower); pass --steps to change.');
 }
 
@@ -180,6 +182,7 @@ async function runChild(spec) {
     return { wall: median(wall), cpu: median(cpu) };
   };
 
+  const steal = stealMeter();
   const { wall: stepMs, cpu: stepCpuMs } = await time(trainStep, steps, warmup, 'step');
   const profile = profiler?.take(steps);
   const { wall: forwardMs, cpu: forwardCpuMs } = await time(forward, Math.max(steps, 3), isCpu ? 0 : 1, 'forward');
@@ -187,7 +190,7 @@ async function runChild(spec) {
 
   console.log(`RESULT ${JSON.stringify({
     backend: report.name, threads: report.threads, simd: report.simd, batch, steps, warmup,
-    stepMs, stepCpuMs, forwardMs, forwardCpuMs, loadAverage: os.loadavg()[0], peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    stepMs, stepCpuMs, forwardMs, forwardCpuMs, loadAverage: os.loadavg()[0], steal: steal(), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     params: net.countParameters(), tensorsGrewAfterFirstStep: (tensorCounts.at(-1) ?? 0) - (tensorCounts[0] ?? 0),
   })}`);
   process.exit(0); // explicit, though the wasm workers do not keep the process alive

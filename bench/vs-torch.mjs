@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { distillCase, findPython, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startLineChild } from './lib.mjs';
+import { distillCase, findPython, formatSteal, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startLineChild, stealMeter, stealNote } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -100,8 +100,9 @@ async function runParent() {
   const rows = [];
   const rounds = Math.max(1, count('rounds'));
   for (const name of cases) {
+    const steal = stealMeter();
     if (opts.interleave) {
-      rows.push(withRatio(name, python.ok ? await runInterleaved(python.path, name, say) : { rtkd: { error: 'not run: --interleave needs torch' }, torch: { error: 'torch not available' } }));
+      rows.push(withRatio(name, python.ok ? await runInterleaved(python.path, name, say) : { rtkd: { error: 'not run: --interleave needs torch' }, torch: { error: 'torch not available' } }, steal()));
       continue;
     }
     const runs = { rtkd: [], torch: [] };
@@ -117,13 +118,13 @@ async function runParent() {
         }
       }
     }
-    rows.push(withRatio(name, { rtkd: pooled(runs.rtkd), torch: pooled(runs.torch) }));
+    rows.push(withRatio(name, { rtkd: pooled(runs.rtkd), torch: pooled(runs.torch) }, steal()));
   }
   if (opts.json) {
     console.log(JSON.stringify({
       threads: Number(opts.threads), batch: Number(opts.batch), loadAverage: os.loadavg()[0],
       cases: rows.map((r) => ({
-        name: r.name, rtkd_ms: round(r.rtkd.ms), torch_ms: round(r.torch.ms), ratio: round(r.ratio, 2),
+        name: r.name, steal: r.steal === undefined ? null : round(r.steal, 3), rtkd_ms: round(r.rtkd.ms), torch_ms: round(r.torch.ms), ratio: round(r.ratio, 2),
         rtkd_cpu_ms: round(r.rtkd.cpu_ms), torch_cpu_ms: round(r.torch.cpu_ms), rtkd_min_ms: round(r.rtkd.min_ms), torch_min_ms: round(r.torch.min_ms), rtkd_backend: r.rtkd.backendLabel,
         ...(r.rtkd.error ? { rtkd_error: r.rtkd.error } : {}), ...(r.torch.error ? { torch_error: r.torch.error } : {}),
       })),
@@ -134,9 +135,9 @@ async function runParent() {
   if (!python.ok) process.exitCode = 2;
 }
 
-function withRatio(name, { rtkd, torch }) {
+function withRatio(name, { rtkd, torch }, steal) {
   const ratio = rtkd.ms !== undefined && torch.ms !== undefined ? rtkd.ms / torch.ms : undefined;
-  return { name, rtkd, torch, ratio };
+  return { name, rtkd, torch, ratio, steal };
 }
 
 /**
@@ -214,17 +215,20 @@ function runTorch(python, name) {
 }
 
 function printTable(rows, python) {
-  const header = ['case', 'rtkd backend', 'rtkd ms/step', 'rtkd min', 'rtkd cpu ms', 'torch ms/step', 'torch min', 'torch cpu ms', 'ratio rtkd/torch'];
+  const header = ['case', 'rtkd backend', 'rtkd ms/step', 'rtkd min', 'rtkd cpu ms', 'torch ms/step', 'torch min', 'torch cpu ms', 'ratio rtkd/torch', 'steal'];
   const f = (x) => (x === undefined ? '—' : x.toFixed(0));
   const body = rows.map((r) => [r.name, r.rtkd.error ? `FAILED: ${r.rtkd.error}` : r.rtkd.backendLabel, f(r.rtkd.ms), f(r.rtkd.min_ms), f(r.rtkd.cpu_ms),
-    r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`]);
+    r.torch.error ? r.torch.error : f(r.torch.ms), f(r.torch.min_ms), f(r.torch.cpu_ms), r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`, formatSteal(r.steal)]);
   printMarkdownTable(header, body);
   const rounds = Math.max(1, count('rounds'));
   const perEngine = opts.interleave ? `${opts.steps} steps after ${opts.warmup} warm-up per engine, the engines stepping in turn` : rounds > 1 ? `${opts.steps} steps after ${opts.warmup} warm-up in each of ${rounds} alternating rounds per engine, pooled` : `${opts.steps} steps after ${opts.warmup} warm-up`;
   console.log(`\nms/step = median wall time of ${perEngine}; cpu ms = median process CPU time (all threads).`);
   for (const r of rows) console.log(`  ${r.name}: ${CASES[r.name].replace('B', opts.batch)}`);
   console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
+  console.log('steal = share of the CPUs\' time the hypervisor gave to other guests during the case (/proc/stat).');
   if (os.loadavg()[0] > os.cpus().length) console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu ms).`);
+  const worst = Math.max(...rows.map((r) => r.steal ?? 0));
+  if (stealNote(worst)) console.log(stealNote(worst));
   if (!python.ok) console.log(INSTALL_TORCH);
 }
 
