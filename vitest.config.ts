@@ -59,6 +59,9 @@ export default defineConfig({
     // One test file per core (vitest's default leaves a core idle): most files run the stock cpu
     // kernels on one JS thread, and the suite's wall time is CI's.
     maxWorkers: availableParallelism(),
+    // The test files share the cores, so the native pool's idle threads spin only briefly (its
+    // 50 ms default is for one training process per machine; timing only, results do not change).
+    env: { RTKD_NATIVE_SPIN_US: process.env.RTKD_NATIVE_SPIN_US ?? '200' },
     // Only $RTKD_GOLDEN_DIR may hold a subset of the golden files (test files then may register no test);
     // with the repository's fixtures/golden every test file must register tests.
     passWithNoTests: Boolean(process.env.RTKD_GOLDEN_DIR),

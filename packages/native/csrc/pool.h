@@ -2,10 +2,11 @@
 // threads plus the caller. Work items are handed out dynamically, so callers must make every item
 // write its own outputs (results then do not depend on which thread ran what).
 //
-// A training step makes thousands of parallel_for calls a few microseconds of JS apart. Waking a
-// sleeping worker (and the caller, at the end) through a condition variable costs tens of
-// microseconds on a VM each time, so both sides first spin for a while (RTKD_NATIVE_SPIN_US,
-// default 200 µs; 0 = sleep at once) before they block, as OpenMP runtimes do.
+// A training step makes thousands of parallel_for calls a few microseconds to milliseconds of JS
+// apart. Waking a sleeping worker (and the caller, at the end) through a condition variable costs
+// tens of microseconds on a VM, and far more when the hypervisor gave the idle vCPU's core to
+// another guest meanwhile, so both sides first spin (RTKD_NATIVE_SPIN_US, default 50 ms; 0 = sleep
+// at once) before they block, as OpenMP runtimes do (Intel's blocks after 200 ms).
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -61,7 +62,7 @@ class ThreadPool {
  private:
   static std::chrono::microseconds spin_from_env() {
     const char* value = std::getenv("RTKD_NATIVE_SPIN_US");
-    const long us = value ? std::strtol(value, nullptr, 10) : 200;
+    const long us = value ? std::strtol(value, nullptr, 10) : 50000;
     return std::chrono::microseconds(us < 0 ? 0 : us);
   }
 

@@ -196,7 +196,7 @@ export async function startWorker(options: WorkerOptions): Promise<TableWorker> 
       if (p.stage !== 'main' || Date.now() - lastUpdate < 2000) return;
       lastUpdate = Date.now();
       void job.updateProgress({ epoch: p.epoch + p.step / p.steps, epochs: p.epochs }).catch(() => undefined);
-    });
+    }, options.concurrency ?? 1);
     running.set(job.id!, child);
     try {
       const summary = await child.result;

@@ -85,7 +85,7 @@ export async function runLocal(plan: TablePlan, options: LocalOptions): Promise<
       started = true;
       last = { time: now, epochs };
       report(false);
-    });
+    }, workers);
     processes.push(child);
     return child.result.then(
       () => setStatus(cell.id, 'done'),

@@ -46,10 +46,23 @@ function childEntry(): { module: string; args: string[] } {
   return { module: join(dir, 'child.js'), args: [] };
 }
 
-/** Forks a process that runs one cell (see `child.ts`); progress arrives through `onProgress`. */
-export function startCellProcess(request: Omit<CellRequest, 'type'>, onProgress?: (progress: CellProgress) => void): CellProcess {
+/**
+ * A cell process's environment: with `cellsAtOnce` > 1 cells sharing the machine, the native
+ * kernels' idle threads sleep at once (`RTKD_NATIVE_SPIN_US=0`) instead of spinning on cores the
+ * other cells need — unless the variable is already set.
+ */
+export function cellEnvironment(cellsAtOnce: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (cellsAtOnce <= 1 || env.RTKD_NATIVE_SPIN_US !== undefined) return env;
+  return { ...env, RTKD_NATIVE_SPIN_US: '0' };
+}
+
+/**
+ * Forks a process that runs one cell (see `child.ts`); progress arrives through `onProgress`.
+ * `cellsAtOnce`: how many cells this machine runs at once (see {@link cellEnvironment}).
+ */
+export function startCellProcess(request: Omit<CellRequest, 'type'>, onProgress?: (progress: CellProgress) => void, cellsAtOnce = 1): CellProcess {
   const { module, args } = childEntry();
-  const child: ChildProcess = fork(module, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env });
+  const child: ChildProcess = fork(module, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: cellEnvironment(cellsAtOnce) });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
