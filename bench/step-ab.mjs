@@ -74,5 +74,6 @@ for (const name of opts.cases.split(',')) {
   labels.dispose();
 }
 printMarkdownTable(['case', 'A ms/step', 'A cpu ms', 'B ms/step', 'B cpu ms', 'B/A wall (cpu)'], rows);
-console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(steal())}`);
-if (stealNote(steal())) console.log(stealNote(steal()));
+const stolen = steal();
+console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(stolen)}`);
+if (stealNote(stolen)) console.log(stealNote(stolen));

@@ -67,6 +67,7 @@ for (const name of opts.cases.split(',').map((s) => s.trim()).filter(Boolean)) {
   rows.push([name, r.a.toFixed(0), r.b.toFixed(0), (r.b / r.a).toFixed(3)]);
 }
 printMarkdownTable(['case', 'a ms/step', 'b ms/step', 'b/a'], rows);
-console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(steal())}`);
-if (stealNote(steal())) console.log(stealNote(steal()));
+const stolen = steal();
+console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(stolen)}`);
+if (stealNote(stolen)) console.log(stealNote(stolen));
 process.exit(0);

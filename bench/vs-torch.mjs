@@ -124,7 +124,7 @@ async function runParent() {
     console.log(JSON.stringify({
       threads: Number(opts.threads), batch: Number(opts.batch), loadAverage: os.loadavg()[0],
       cases: rows.map((r) => ({
-        name: r.name, steal: r.steal === undefined ? null : round(r.steal, 3), rtkd_ms: round(r.rtkd.ms), torch_ms: round(r.torch.ms), ratio: round(r.ratio, 2),
+        name: r.name, steal: round(r.steal, 3), rtkd_ms: round(r.rtkd.ms), torch_ms: round(r.torch.ms), ratio: round(r.ratio, 2),
         rtkd_cpu_ms: round(r.rtkd.cpu_ms), torch_cpu_ms: round(r.torch.cpu_ms), rtkd_min_ms: round(r.rtkd.min_ms), torch_min_ms: round(r.torch.min_ms), rtkd_backend: r.rtkd.backendLabel,
         ...(r.rtkd.error ? { rtkd_error: r.rtkd.error } : {}), ...(r.torch.error ? { torch_error: r.torch.error } : {}),
       })),
