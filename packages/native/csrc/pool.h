@@ -74,7 +74,9 @@ class ThreadPool {
 #endif
   }
 
-  // Polls `ready` for up to spin_; true as soon as it holds.
+  // Polls `ready` for up to spin_; true as soon as it holds. Every 64 polls the thread also yields:
+  // with nothing else runnable the yield returns at once and the core stays ours, with another
+  // process's threads waiting (two trainings on one machine) they get the core.
   template <typename Ready>
   bool spin_until(Ready ready) const {
     if (ready()) return true;
@@ -83,7 +85,10 @@ class ThreadPool {
     for (int i = 1;; ++i) {
       relax();
       if (ready()) return true;
-      if ((i & 63) == 0 && std::chrono::steady_clock::now() >= until) return false;
+      if ((i & 63) == 0) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::yield();
+      }
     }
   }
 
