@@ -38,9 +38,19 @@ export interface CostOptions {
   timings?: Map<string, Omit<MeasuredStep, 'what'>>;
 }
 
-/** The key of a kind of cell's timing in {@link CostOptions.timings}. */
-function timingKey(cell: Cell, options: Pick<CostOptions, 'backend' | 'steps'> = {}): string {
-  return JSON.stringify([kindOf(cell), cell.recipe.batchSize ?? 64, options.backend ?? 'auto', options.steps ?? 3]);
+/** What a timing depends on besides the kind of cell, defaults applied: the key's parts and {@link timeSteps}' settings. */
+interface TimingSettings {
+  batchSize: number;
+  backend: NonNullable<CostOptions['backend']>;
+  steps: number;
+}
+
+function timingSettings(cell: Cell, options: CostOptions): TimingSettings {
+  return { batchSize: batchSizeOf(cell), backend: options.backend ?? 'auto', steps: options.steps ?? 3 };
+}
+
+function batchSizeOf(cell: Cell): number {
+  return cell.recipe.batchSize ?? 64;
 }
 
 function kindOf(cell: Cell): string {
@@ -62,9 +72,10 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
     const kind = kindOf(cell);
     if (measured.has(kind)) continue;
     const what = cell.teacher ? `${cell.teacher.model} -> ${cell.model} ${cell.method}` : kind;
-    const key = timingKey(cell, options);
+    const settings = timingSettings(cell, options);
+    const key = JSON.stringify([kind, settings.batchSize, settings.backend, settings.steps]);
     const known = options.timings?.get(key);
-    const step = known ?? (await timeSteps(cell, options));
+    const step = known ?? (await timeSteps(cell, settings));
     if (!known) options.timings?.set(key, step);
     measured.set(kind, { what, ...step });
     options.log?.(`${known ? 'timed before' : 'timed'} ${what}: ${step.secondsPerStep.toFixed(3)} s/step`);
@@ -74,7 +85,7 @@ export async function measureCost(plan: TablePlan, options: CostOptions = {}): P
     const m = measured.get(kindOf(cell))!;
     const trainSize = Math.min(cell.recipe.subset ?? Infinity, spec.splits.train ?? 0);
     const testSize = Math.min(cell.recipe.testSubset ?? Infinity, spec.splits.test ?? 0);
-    const secondsPerEpoch = Math.ceil(trainSize / (cell.recipe.batchSize ?? 64)) * m.secondsPerStep + testSize * m.secondsPerTestImage;
+    const secondsPerEpoch = Math.ceil(trainSize / batchSizeOf(cell)) * m.secondsPerStep + testSize * m.secondsPerTestImage;
     const epochs = cellEpochs(cell);
     return { id: cell.id, epochs, secondsPerEpoch, seconds: epochs * secondsPerEpoch };
   });
@@ -87,15 +98,13 @@ function withoutInitStage(loss: Cell['losses'][number]): Record<string, unknown>
   return 'initEpochs' in (getLoss(loss.name).defaults as Record<string, unknown>) ? { ...loss.options, initEpochs: 0 } : loss.options;
 }
 
-async function timeSteps(cell: Cell, options: CostOptions): Promise<Omit<MeasuredStep, 'what'>> {
-  const batchSize = cell.recipe.batchSize ?? 64;
-  const steps = options.steps ?? 3;
+async function timeSteps(cell: Cell, { batchSize, backend, steps }: TimingSettings): Promise<Omit<MeasuredStep, 'what'>> {
   const m = await measureEpoch({
     model: cell.model,
     data: { name: 'digits', subset: batchSize * (steps + 1), testSubset: batchSize },
     batchSize,
     seed: cell.seed,
-    backend: options.backend ?? 'auto',
+    backend,
     ...(cell.teacher ? { teacher: { model: cell.teacher.model }, losses: cell.losses.map((l) => ({ name: l.name, options: withoutInitStage(l) })) } : {}),
     ...(cell.recipe.klWeight !== undefined ? { klWeight: cell.recipe.klWeight } : {}),
     ...(cell.recipe.ceWeight !== undefined ? { ceWeight: cell.recipe.ceWeight } : {}),
