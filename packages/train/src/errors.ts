@@ -1,3 +1,5 @@
+import { initStageLoss } from './stages.js';
+
 /** Thrown when a step's objective or one of its terms is NaN or infinite; the run stops before applying that step. */
 export class NonFiniteLossError extends Error {
   /** Stage (`main` or `init:<loss>`), epoch and step (from 0) of the failing step, and steps run before it. */
@@ -20,7 +22,7 @@ export class NonFiniteLossError extends Error {
 
 /** For a diverged initialisation stage: how to give it its own learning rate. */
 function initStageHint(stage: string): string {
-  if (!stage.startsWith('init:')) return '';
-  const loss = stage.slice('init:'.length);
+  const loss = initStageLoss(stage);
+  if (loss === undefined) return '';
   return ` An initialisation stage can diverge at the main learning rate: give it a lower one with the loss option ${loss}.initLearningRate (--loss-option ${loss}.initLearningRate=RATE).`;
 }

@@ -4,6 +4,18 @@ import { multistepLearningRate } from './schedule.js';
 import type { NamedParameter } from './sgd.js';
 import type { TrainableNetwork, WeightedLoss } from './types.js';
 
+const INIT_STAGE_PREFIX = 'init:';
+
+/** The name of `lossName`'s initialisation stage. */
+export function initStageName(lossName: string): string {
+  return `${INIT_STAGE_PREFIX}${lossName}`;
+}
+
+/** The loss whose initialisation stage `stage` names, or undefined (the main stage). */
+export function initStageLoss(stage: string): string | undefined {
+  return stage.startsWith(INIT_STAGE_PREFIX) ? stage.slice(INIT_STAGE_PREFIX.length) : undefined;
+}
+
 /** One weighted term of a stage's objective. */
 export interface ObjectiveTerm {
   /** Name in logs (`ce`, `kl`, a loss name). */
@@ -81,7 +93,7 @@ export function buildStages(setup: StageSetup): Stage[] {
     if (!init || init.epochs <= 0) continue;
     const lr = init.learningRate ?? setup.lr;
     stages.push({
-      name: `init:${loss.name}`,
+      name: initStageName(loss.name),
       epochs: init.epochs,
       learningRate: () => lr,
       parameters: [...lossParameters(loss, init.parameters), ...(init.trainsStudent ? studentParams : [])],
