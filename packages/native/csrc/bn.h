@@ -18,9 +18,10 @@ struct BnKernels {
   // Per channel over the chunk: sdy = Σ g and sdyx = Σ g·(x − mean), g = dy·step(y) when y is
   // given (tfjs's Relu gradient: NaN where y is NaN); else, when beta is given, dy·step of
   // normalize's (x − mean)·scale + beta recomputed with its rounding (a fused ReLU without a
-  // residual: the same g without reading y); else dy. scale is read only with beta.
+  // residual: the same g without reading y); else dy. scale is read only with beta. g itself is
+  // stored at g_out when not null.
   void (*grad_sums)(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
-                    float* sdy, float* sdyx);
+                    float* sdy, float* sdyx, float* g_out);
   // dx = k·((g − a) − (x − mean)·b), g as in grad_sums; g itself is stored at g_out when not null.
   void (*grad_dx)(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, const float* k, const float* a,
                   const float* b, float* dx, float* g_out, int64_t rows, int64_t C);

@@ -237,11 +237,11 @@ struct BnFlavour {
     return g;
   }
 
-  template <int M>
+  template <int M, bool StoreG>
   struct GradSums {
     const float *dy, *x, *y, *mean, *scale, *beta;
     int64_t rows, C;
-    float *sdy, *sdyx;
+    float *sdy, *sdyx, *gOut;
     template <int NV>
     void run(int64_t c) const {
       constexpr int U = streams<NV>();
@@ -261,19 +261,21 @@ struct BnFlavour {
       for (int v = 0; v < NV; ++v) {
         const vec xc = V::sub(V::load(x + o + v * W), mv[v]);
         const vec g = masked<M>(dy, y, scale, beta, o + v * W, c + v * W, xc);
+        if constexpr (StoreG) V::store(gOut + o + v * W, g);
         a[v] = V::add(a[v], g);
         b[v] = V::fma(g, xc, b[v]);
       }
     }
   };
 
-  template <int M>
+  template <int M, bool StoreG>
   static void grad_sums_with(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
-                             float* sdy, float* sdyx) {
-    for (int64_t c = for_groups(C, GradSums<M>{dy, x, y, mean, scale, beta, rows, C, sdy, sdyx}); c < C; ++c) {
+                             float* sdy, float* sdyx, float* gOut) {
+    for (int64_t c = for_groups(C, GradSums<M, StoreG>{dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut}); c < C; ++c) {
       float s = 0.f, t = 0.f;
       for (int64_t r = 0; r < rows; ++r) {
         const float g = masked_scalar<M>(dy, x, y, mean, scale, beta, r * C + c, c);
+        if constexpr (StoreG) gOut[r * C + c] = g;
         s += g;
         t += g * (x[r * C + c] - mean[c]);
       }
@@ -282,11 +284,18 @@ struct BnFlavour {
     }
   }
 
+  template <int M>
+  static void grad_sums_masked(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows,
+                               int64_t C, float* sdy, float* sdyx, float* gOut) {
+    if (gOut != nullptr) grad_sums_with<M, true>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut);
+    else grad_sums_with<M, false>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut);
+  }
+
   static void grad_sums(const float* dy, const float* x, const float* y, const float* mean, const float* scale, const float* beta, int64_t rows, int64_t C,
-                        float* sdy, float* sdyx) {
-    if (y != nullptr) grad_sums_with<kMaskFromY>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
-    else if (beta != nullptr) grad_sums_with<kMaskFromX>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
-    else grad_sums_with<kNoMask>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx);
+                        float* sdy, float* sdyx, float* gOut) {
+    if (y != nullptr) grad_sums_masked<kMaskFromY>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut);
+    else if (beta != nullptr) grad_sums_masked<kMaskFromX>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut);
+    else grad_sums_masked<kNoMask>(dy, x, y, mean, scale, beta, rows, C, sdy, sdyx, gOut);
   }
 
   // The operands of grad_dx: dx = k·((g − a) − (x − mean)·b), g the masked dy (stored at gOut when StoreG).

@@ -304,9 +304,13 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
   const int64_t per = rows_per(16384, C);
   const int64_t chunks = (rows + per - 1) / per;
   std::vector<float> part(static_cast<size_t>(chunks * 2 * C));
+  // When the masked dy is an output (a fused residual's gradient), the first pass stores it and the
+  // second reads it instead of dy and the mask's source: one array less to read, the same values.
+  const bool store_g = g_out != nullptr && (relu_y != nullptr || relu_beta != nullptr);
   for_pieces(rows, per, [&](int64_t i, int64_t r0, int64_t n) {
     float* p = part.data() + i * 2 * C;
-    kern.grad_sums(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, n, C, p, p + C);
+    kern.grad_sums(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, n, C, p, p + C,
+                   store_g ? g_out + r0 * C : nullptr);
   }, true);
   std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
   for (int64_t i = 0; i < chunks; ++i) {
@@ -328,8 +332,12 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
     b[c] = static_cast<float>(is * is * sdyx[c] / n);
   }
   for_pieces(rows, rows_per(32768, C), [&](int64_t, int64_t r0, int64_t n) {
-    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, k.data(), a.data(), b.data(), dx + r0 * C,
-                  g_out ? g_out + r0 * C : nullptr, n, C);
+    if (store_g) {
+      kern.grad_dx(g_out + r0 * C, x + r0 * C, nullptr, mean, scale.data(), nullptr, k.data(), a.data(), b.data(), dx + r0 * C, nullptr, n, C);
+    } else {
+      kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, k.data(), a.data(), b.data(), dx + r0 * C,
+                    g_out ? g_out + r0 * C : nullptr, n, C);
+    }
   });
 }
 
