@@ -359,7 +359,7 @@ void sgd_momentum(const float* w, const float* g, const float* b, float* w_out, 
   RTKD_NO_FP_CONTRACT;
   const bool decay = weight_decay != 0.f;
   const bool mix = !first && momentum != 0.f;
-  const int64_t chunk = 1 << 16;
+  const int64_t chunk = 1 << 13;
   pool().parallel_for((size + chunk - 1) / chunk, [&](long t) {
     const int64_t i0 = t * chunk, i1 = std::min<int64_t>(size, i0 + chunk);
     for (int64_t i = i0; i < i1; ++i) {
