@@ -331,13 +331,14 @@ void batch_norm_train_grad(const float* dy, const float* x, const float* gamma, 
     a[c] = static_cast<float>(sdy[c] / n);
     b[c] = static_cast<float>(is * is * sdyx[c] / n);
   }
+  if (store_g) {  // the second pass's dy is the stored, already masked one
+    dy = g_out;
+    relu_y = relu_beta = nullptr;
+    g_out = nullptr;
+  }
   for_pieces(rows, rows_per(32768, C), [&](int64_t, int64_t r0, int64_t n) {
-    if (store_g) {
-      kern.grad_dx(g_out + r0 * C, x + r0 * C, nullptr, mean, scale.data(), nullptr, k.data(), a.data(), b.data(), dx + r0 * C, nullptr, n, C);
-    } else {
-      kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, k.data(), a.data(), b.data(), dx + r0 * C,
-                    g_out ? g_out + r0 * C : nullptr, n, C);
-    }
+    kern.grad_dx(dy + r0 * C, x + r0 * C, relu_y ? relu_y + r0 * C : nullptr, mean, scale.data(), relu_beta, k.data(), a.data(), b.data(), dx + r0 * C,
+                  g_out ? g_out + r0 * C : nullptr, n, C);
   });
 }
 
