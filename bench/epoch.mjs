@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findPython, formatSteal, printMarkdownTable, resultOf, runNodeChild, stealMeter, stealNote, writeSyntheticCifar10 } from './lib.mjs';
+import { findPython, formatSteal, printMarkdownTable, printStealNote, resultOf, runNodeChild, stealMeter, writeSyntheticCifar10 } from './lib.mjs';
 
 const USAGE = `usage: node bench/epoch.mjs [options]
   --model NAME        the network trained (the student), default resnet20
@@ -171,8 +171,7 @@ function printTable(what, rtkd, torch, ratio, epochs) {
     console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (${listed.join('; ')}).`);
   }
   if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
-  const worst = stealNote(Math.max(rtkd?.steal ?? 0, torch?.steal ?? 0));
-  if (worst) console.log(worst);
+  printStealNote(rtkd?.steal, torch?.steal);
   if (os.loadavg()[0] > os.cpus().length) {
     console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
   }

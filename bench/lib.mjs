@@ -32,9 +32,10 @@ export function formatSteal(share) {
   return share === undefined ? '—' : `${(100 * share).toFixed(0)}%`;
 }
 
-/** The note to print when the hypervisor took more than 5% of the CPUs' time, else ''. */
-export function stealNote(share) {
-  return share !== undefined && share > 0.05 ? `note: the hypervisor took ${formatSteal(share)} of the CPUs' time (steal): wall times are inflated, and ratios between runs at different steal mean little.` : '';
+/** Prints a note when the hypervisor took more than 5% of the CPUs' time in the worst of `shares` (undefined ones ignored). */
+export function printStealNote(...shares) {
+  const worst = Math.max(0, ...shares.filter((s) => s !== undefined));
+  if (worst > 0.05) console.log(`note: the hypervisor took ${formatSteal(worst)} of the CPUs' time (steal): wall times are inflated, and ratios between runs at different steal mean little.`);
 }
 
 // The machine's CPU ticks since boot (all CPUs): the total and the steal among them.

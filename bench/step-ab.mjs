@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { distillCase, formatSteal, median, printMarkdownTable, stealMeter, stealNote } from './lib.mjs';
+import { distillCase, formatSteal, median, printMarkdownTable, printStealNote, stealMeter } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -76,4 +76,4 @@ for (const name of opts.cases.split(',')) {
 printMarkdownTable(['case', 'A ms/step', 'A cpu ms', 'B ms/step', 'B cpu ms', 'B/A wall (cpu)'], rows);
 const stolen = steal();
 console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(stolen)}`);
-if (stealNote(stolen)) console.log(stealNote(stolen));
+printStealNote(stolen);

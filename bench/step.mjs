@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatSteal, installProfiler, median, printMarkdownTable, runNodeChild, stealMeter, stealNote } from './lib.mjs';
+import { formatSteal, installProfiler, median, printMarkdownTable, printStealNote, runNodeChild, stealMeter } from './lib.mjs';
 
 const USAGE = `usage: node bench/step.mjs [options]
   --backends LIST   comma-separated: node-gpu,node,native,wasm,cpu (default: every one that loads; cpu included)
@@ -98,8 +98,7 @@ function printTable(rows) {
   printMarkdownTable(header, body);
   console.log('\nstep = forward (training-mode BN) + backward (tf.variableGrads) + SGD-momentum update; forward = eval mode, no tape.');
   console.log('cpu ms = process CPU time (all threads); a 1-minute load average above the core count means the wall times are inflated; steal = share of the CPUs\' time the hypervisor gave to other guests during the steps and forward passes (/proc/stat).');
-  const worst = stealNote(Math.max(...rows.map((r) => r.steal ?? 0)));
-  if (worst) console.log(worst);
+  printStealNote(...rows.map((r) => r.steal));
   if (rows.some((r) => r.backend === 'cpu' && r.steps <= 1)) console.log('cpu runs 1 timed step by default (it is ~100× slower); pass --steps to change.');
 }
 

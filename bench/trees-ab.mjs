@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatSteal, median, printMarkdownTable, startLineChild, stealMeter, stealNote } from './lib.mjs';
+import { formatSteal, median, printMarkdownTable, printStealNote, startLineChild, stealMeter } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -69,5 +69,5 @@ for (const name of opts.cases.split(',').map((s) => s.trim()).filter(Boolean)) {
 printMarkdownTable(['case', 'a ms/step', 'b ms/step', 'b/a'], rows);
 const stolen = steal();
 console.log(`load average at end ${os.loadavg()[0].toFixed(2)}; steal during the run ${formatSteal(stolen)}`);
-if (stealNote(stolen)) console.log(stealNote(stolen));
+printStealNote(stolen);
 process.exit(0);

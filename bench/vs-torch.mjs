@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { distillCase, findPython, formatSteal, installProfiler, median, printMarkdownTable, resultOf, runNodeChild, startLineChild, stealMeter, stealNote } from './lib.mjs';
+import { distillCase, findPython, formatSteal, installProfiler, median, printMarkdownTable, printStealNote, resultOf, runNodeChild, startLineChild, stealMeter } from './lib.mjs';
 
 const USAGE = `usage: node bench/vs-torch.mjs [options]
   --cases LIST      comma-separated, default: resnet20,wrn_16_2,distill
@@ -227,8 +227,7 @@ function printTable(rows, python) {
   console.log('On a shared machine torch (OpenMP) degrades far more than rtkd when a core is taken: compare the min columns, and rerun when the load average is below the core count.');
   console.log('steal = share of the CPUs\' time the hypervisor gave to other guests during the case (/proc/stat).');
   if (os.loadavg()[0] > os.cpus().length) console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu ms).`);
-  const worst = Math.max(...rows.map((r) => r.steal ?? 0));
-  if (stealNote(worst)) console.log(stealNote(worst));
+  printStealNote(...rows.map((r) => r.steal));
   if (!python.ok) console.log(INSTALL_TORCH);
 }
 
