@@ -1,6 +1,6 @@
 import { Rng } from '@rtkd/core';
 import { describe, expect, test } from 'vitest';
-import { drawAugmentation, gatherAugmented, normalizeToFloat32 } from './augment.js';
+import { drawAugmentation, gatherAugmented, gatherAugmentedFloat32, normalizeToFloat32 } from './augment.js';
 import { pseudoRandomBytes } from './testing/fixtures.js';
 import type { ImageDataset } from './types.js';
 
@@ -57,5 +57,18 @@ describe('augmentation on uint8', () => {
     const out = normalizeToFloat32(pixels, 3, { mean: [0.5, 0.25, 0], std: [0.5, 0.25, 2] });
     const expected = [(0 - 0.5) / 0.5, (1 - 0.25) / 0.25, 128 / 255 / 2, (0.2 - 0.5) / 0.5, (0 - 0.25) / 0.25, 1 / 2];
     out.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+  });
+
+  test('gather + augment + normalise in one pass: the bits of gatherAugmented then normalizeToFloat32', () => {
+    const normalization = { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] };
+    for (const [c, norm] of [[3, normalization], [3, undefined], [1, { mean: [0.13], std: [0.31] }], [2, undefined]] as const) {
+      const ds = dataset(5, 7, 6, c);
+      for (const spec of [{ padding: 3, flip: true }, { padding: 0, flip: true }, { padding: 2, flip: false }, undefined]) {
+        const indices = [4, 1, 1, 0, 3, 2];
+        const draws = spec ? drawAugmentation(new Rng(7 + c), indices.length, spec) : undefined;
+        const twoPass = normalizeToFloat32(gatherAugmented(ds, indices, spec, draws), c, norm);
+        expect(Array.from(gatherAugmentedFloat32(ds, indices, spec, draws, norm))).toEqual(Array.from(twoPass));
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@rtkd/core';
 import './builtins.js';
-import { drawAugmentation, gatherAugmented, normalizeToFloat32 } from './augment.js';
+import { drawAugmentation, gatherAugmentedFloat32 } from './augment.js';
 import { listDatasets } from './registry.js';
 import type { AugmentSpec, ImageDataset, Normalization } from './types.js';
 
@@ -84,8 +84,8 @@ export function* batches(dataset: ImageDataset, options: BatchOptions): Generato
 }
 
 /**
- * Builds the tensors of one batch from sample indices: gather + augment on uint8, normalise to
- * float32, then one upload each for `x` and `y`.
+ * Builds the tensors of one batch from sample indices: gather, augment and normalise to float32 in
+ * one pass, then one upload each for `x` and `y`.
  */
 export function makeBatch(
   dataset: ImageDataset,
@@ -96,11 +96,11 @@ export function makeBatch(
 ): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const [, h, w, c] = dataset.shape;
   const draws = augment && rng ? drawAugmentation(rng, index.length, augment) : undefined;
-  const pixels = gatherAugmented(dataset, index, augment, draws);
+  const pixels = gatherAugmentedFloat32(dataset, index, augment, draws, normalization);
   const labels = new Int32Array(index.length);
   for (let i = 0; i < index.length; i++) labels[i] = dataset.labels[index[i]!]!;
   return {
-    x: tf.tensor4d(normalizeToFloat32(pixels, c, normalization), [index.length, h, w, c], 'float32'),
+    x: tf.tensor4d(pixels, [index.length, h, w, c], 'float32'),
     y: tf.tensor1d(labels, 'int32'),
   };
 }

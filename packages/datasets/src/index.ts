@@ -11,7 +11,7 @@ export { downloadDataset, downloadFile, verify, type DownloadDatasetOptions, typ
 export { md5File } from './md5.js';
 export { batches, batchCount, epochOrder, makeBatch, type Batch, type BatchOptions } from './batches.js';
 export { tfDataGenerator, toTfDataset, type TfDataElement, type TfDataNamespace } from './tf-data.js';
-export { drawAugmentation, gatherAugmented, normalizeToFloat32, type AugmentDraws } from './augment.js';
+export { drawAugmentation, gatherAugmented, gatherAugmentedFloat32, normalizeToFloat32, type AugmentDraws } from './augment.js';
 export { subset } from './subset.js';
 export { computeMeanStd } from './mean-std.js';
 export { readMat, type MatArray, type MatData } from './mat-v5.js';
