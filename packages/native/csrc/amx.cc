@@ -9,7 +9,6 @@
 #include <cstring>
 #include <vector>
 
-#include "inference.h"
 #include "isa.h"
 #include "pool.h"
 
@@ -308,9 +307,9 @@ void amx_conv(const ConvGeometry& g, const float* x, const FilterView& w, float*
       // then conv2d_bias_act's epilogue on them while they are in cache.
       for (long oy = 0; oy < g.oh; ++oy) {
         std::memcpy(y + n * outSize + oy * g.ow * g.cout, out + oy * L.wp * g.cout, sizeof(float) * g.ow * g.cout);
-        if (epilogue.bias || epilogue.residual || epilogue.relu) {
+        if (!epilogue.empty()) {
           const int64_t row = (n * g.oh + oy) * g.ow;
-          conv_epilogue_rows(y, epilogue.bias, epilogue.residual, row, row + g.ow, g.cout, epilogue.relu);
+          apply_epilogue(epilogue, y, row, row + g.ow, g.cout);
         }
       }
     }

@@ -27,14 +27,6 @@ bool amx_enabled();
 // 16-pixel-wide output).
 bool amx_conv_applies(const ConvGeometry& g);
 
-// What amx_conv applies to each output on its way out: conv2d_bias_act's epilogue
-// (conv_epilogue_rows, inference.h), so the same bits as a separate pass.
-struct ConvEpilogue {
-  const float* bias = nullptr;      // [cout]
-  const float* residual = nullptr;  // shaped like y
-  bool relu = false;
-};
-
 // Where the conv's filter entry (tap, ci, co) is: w[tap'·tapStride + ci·ciStride + co·coStride],
 // tap' = tap, or kh·kw − 1 − tap when turned.
 struct FilterView {

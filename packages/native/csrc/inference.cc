@@ -1,12 +1,10 @@
-// conv2d_bias_act (see inference.h): the convolution, then one pass over its output for bias,
-// residual and ReLU, split into fixed row chunks on the pool (element-wise, so the bits do not
-// depend on how the rows are split). Plain adds and a compare: no FMA contraction can change them.
-#include <algorithm>
+// conv2d_bias_act (see inference.h): the convolution with its epilogue (bias, residual, ReLU)
+// applied to each piece of the output as the convolution writes it (apply_epilogue). Plain adds and
+// a compare: no FMA contraction can change them.
 #include <cstdint>
 
 #include "amx.h"
 #include "inference.h"
-#include "pool.h"
 
 namespace rtkd {
 namespace {
@@ -40,21 +38,14 @@ EpilogueFn pick(bool bias, bool residual, bool relu) {
 
 }  // namespace
 
-void conv_epilogue_rows(float* y, const float* bias, const float* residual, int64_t r0, int64_t r1, int64_t C, bool relu) {
-  pick(bias != nullptr, residual != nullptr, relu)(y, bias, residual, r0, r1, C);
+void apply_epilogue(const ConvEpilogue& e, float* y, int64_t r0, int64_t r1, int64_t C) {
+  pick(e.bias != nullptr, e.residual != nullptr, e.relu)(y, e.bias, e.residual, r0, r1, C);
 }
 
 void conv2d_bias_act(const ConvGeometry& g, const float* x, const float* w, const float* bias, const float* residual, float* y, bool relu) {
-  if (amx_conv_applies(g)) return amx_conv(g, x, plain_filter(g, w), y, {bias, residual, relu});
-  conv2d_forward(g, x, w, y);
-  if (!bias && !residual && !relu) return;
-  const int64_t C = g.cout, rows = static_cast<int64_t>(g.n) * g.oh * g.ow;
-  const int64_t per = std::max<int64_t>(16, 16384 / std::max<int64_t>(C, 1));
-  const int64_t chunks = (rows + per - 1) / per;
-  const EpilogueFn fn = pick(bias != nullptr, residual != nullptr, relu);
-  pool().parallel_for(chunks, [&](long ch) {
-    fn(y, bias, residual, ch * per, std::min<int64_t>(rows, (ch + 1) * per), C);
-  });
+  const ConvEpilogue epilogue{bias, residual, relu};
+  if (amx_conv_applies(g)) return amx_conv(g, x, plain_filter(g, w), y, epilogue);
+  conv2d_forward_with(g, x, w, y, epilogue);
 }
 
 }  // namespace rtkd

@@ -13,7 +13,4 @@ namespace rtkd {
 // Relu kernels, for any thread count.
 void conv2d_bias_act(const ConvGeometry& g, const float* x, const float* w, const float* bias, const float* residual, float* y, bool relu);
 
-// conv2d_bias_act's epilogue, in place, on rows [r0, r1) of y ([rows, C]; residual indexed alike).
-void conv_epilogue_rows(float* y, const float* bias, const float* residual, int64_t r0, int64_t r1, int64_t C, bool relu);
-
 }  // namespace rtkd

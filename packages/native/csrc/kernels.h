@@ -14,6 +14,24 @@ struct ConvGeometry {
 };
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float* y);
+
+// What a convolution applies to each output on its way out (conv2d_bias_act, inference.h):
+// + bias[c], + residual, then max(0, ·), each step rounded as the separate kernels round it.
+struct ConvEpilogue {
+  const float* bias = nullptr;      // [cout]
+  const float* residual = nullptr;  // shaped like y
+  bool relu = false;
+
+  bool empty() const { return !bias && !residual && !relu; }
+};
+
+// `e` in place on rows [r0, r1) of y ([rows, C]; residual indexed alike). Element-wise: the bits
+// do not depend on how the rows are split.
+void apply_epilogue(const ConvEpilogue& e, float* y, int64_t r0, int64_t r1, int64_t C);
+
+// conv2d_forward with `epilogue` applied to each piece of the output as soon as it is written
+// (while it is in cache), instead of in a pass of its own: the same bits.
+void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue);
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
