@@ -26,7 +26,7 @@ export {
 } from './safetensors.js';
 export type { BackendName, BackendReport, BackendOptions } from './backend/init-backend.js';
 export { registerTrainingKernels, type KernelBackendName } from './backend/register-kernels.js';
-export { fusedChannelMeanSquare, fusedSoftPool, conv2dBiasAct, channelAffine, type Conv2dBiasActOptions } from './backend/fused-ops.js';
+export { fusedChannelMeanSquare, fusedSoftPool, conv2dBiasAct, conv2dWithInput, channelAffine, type Conv2dBiasActOptions } from './backend/fused-ops.js';
 export { FUSED_KERNEL_NAMES } from './backend/kernel-names.js';
 export { sharedRegistry, checkSharedTfjsCore } from './registry.js';
 export { silenceCpuBanner } from './backend/quiet-cpu.js';

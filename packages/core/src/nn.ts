@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedBatchNormTrain, fusedChannelAffine, fusedRunningStats } from './backend/fused-ops.js';
+import { conv2dWithInput, fusedBatchNormTrain, fusedChannelAffine, fusedRunningStats } from './backend/fused-ops.js';
 import { type Initializer, kaimingNormalFanOut, pytorchDefaultUniform } from './init.js';
 import { Module } from './module.js';
 import type { Rng } from './rng.js';
@@ -40,9 +40,23 @@ export class Conv2d extends Module {
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const pad = this.padding === 0 ? 'valid' : this.padding;
-    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad);
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.tfPad());
     return this.bias ? tf.add(y, this.bias) : y;
+  }
+
+  /**
+   * The convolution of x, and x to hand on to a residual add (an identity shortcut). On backends
+   * with the fused kernels (@rtkd/native) `input` is a second output of the conv's kernel, so that
+   * x's gradient — the conv's input gradient plus the add's — is computed in one kernel instead of
+   * an input gradient and an Add (the same bits; see `conv2dWithInput`); elsewhere it is x itself.
+   */
+  applyWithInput(x: tf.Tensor4D): { y: tf.Tensor4D; input: tf.Tensor4D } {
+    const fused = this.bias ? undefined : conv2dWithInput(x, this.weight as tf.Tensor4D, this.stride, this.tfPad());
+    return fused ? { y: fused[0], input: fused[1] } : { y: this.apply(x), input: x };
+  }
+
+  private tfPad(): 'valid' | number {
+    return this.padding === 0 ? 'valid' : this.padding;
   }
 }
 

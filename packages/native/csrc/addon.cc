@@ -297,6 +297,23 @@ napi_value ChannelMeanSquare(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// (dy, w, addend, dx, geometry): conv2d's input gradient plus addend (dx's size).
+napi_value Conv2DBackpropInputAdd(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  rtkd::ConvGeometry g;
+  size_t addLen = 0, dxLen = 0;
+  const float *dy = a.f32(0), *w = a.f32(1), *addend = a.f32(2, &addLen);
+  float* dx = a.f32(3, &dxLen);
+  if (!a.ok || !geometry(a, 4, g)) return nullptr;
+  const size_t inSize = size_t(g.n) * g.h * g.w * g.cin;
+  if (addLen != inSize || dxLen != inSize) {
+    fail(env, "rtkd native: conv2dBackpropInputAdd: addend and dx must have the conv input's size");
+    return nullptr;
+  }
+  rtkd::conv2d_backprop_input_add(g, dy, w, addend, dx);
+  return nullptr;
+}
+
 // (x, w, bias | null, residual | null, y, geometry, relu)
 napi_value Conv2DBiasAct(napi_env env, napi_callback_info info) {
   Args a(env, info, 7);
@@ -402,7 +419,7 @@ napi_value Init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback fn; } fns[] = {
       {"supported", Supported}, {"isa", Isa}, {"amx", Amx}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
       {"conv2d", Conv<rtkd::conv2d_forward>}, {"conv2dBackpropInput", Conv<rtkd::conv2d_backprop_input>},
-      {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>},
+      {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>}, {"conv2dBackpropInputAdd", Conv2DBackpropInputAdd},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad}, {"channelAffine", ChannelAffine}, {"reluGrad", ReluGrad},
       {"channelMeanSquare", ChannelMeanSquare},

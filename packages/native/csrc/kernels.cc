@@ -207,11 +207,11 @@ void direct_forward(const ConvGeometry& g, const float* x, const std::vector<flo
 
 // conv2d_backprop_input of a stride-1 conv as the forward conv of dy with the filter turned by
 // 180° and its channel axes swapped, padded so that every tap lands: no col2im scatter.
-bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const ConvEpilogue& epilogue = {}) {
   const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
   if (g.sh != 1 || g.sw != 1) return false;
   if (amx_conv_applies(t)) {
-    amx_conv(t, dy, turned_filter(g, w), dx);
+    amx_conv(t, dy, turned_filter(g, w), dx, epilogue);
     return true;
   }
   if (!direct_applies(g) || !direct_applies(t)) return false;
@@ -223,10 +223,11 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
       for (long co = 0; co < g.cout; ++co)
         for (long ci = 0; ci < g.cin; ++ci) copy[(tap * g.cout + co) * g.cin + ci] = turned.at(tap, co, ci);
     winograd_conv(t, m, dy, copy.data(), dx);
+    epilogue_pass(t, epilogue, dx);
     return true;
   }
   const auto panels = pack_panels(turned.taps * g.cout, g.cin, direct().panel_width(g.cin), [&](long k, int ci) { return turned.at(k / g.cout, k % g.cout, ci); });
-  direct_forward(t, dy, panels, dx);
+  direct_forward(t, dy, panels, dx, epilogue);
   return true;
 }
 
@@ -373,6 +374,14 @@ void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, 
     sgemm(M, g.cout, K, A, Matrix{w, g.cout, 1}, y + n * M * g.cout, g.cout, false);
     if (!epilogue.empty()) apply_epilogue(epilogue, y, n * M, (n + 1) * M, g.cout);
   });
+}
+
+void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx) {
+  const ConvEpilogue add{nullptr, addend, false};
+  if (direct_backprop_input(g, dy, w, dx, add)) return;
+  conv2d_backprop_input(g, dy, w, dx);
+  // The input gradient as a conv's output: rows n·h·w, channels cin.
+  epilogue_pass(ConvGeometry{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, 0, 0, g.h, g.w}, add, dx);
 }
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {

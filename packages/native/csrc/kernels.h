@@ -32,6 +32,11 @@ void apply_epilogue(const ConvEpilogue& e, float* y, int64_t r0, int64_t r1, int
 // conv2d_forward with `epilogue` applied to each piece of the output as soon as it is written
 // (while it is in cache), instead of in a pass of its own: the same bits.
 void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue);
+
+// dx = conv2d_backprop_input(g, dy, w) + addend (x's shape), each sum rounded once: the bits of the
+// input gradient then an Add. The direct kernels add each image's addend as soon as they have
+// written it.
+void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx);
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 

@@ -49,6 +49,8 @@ export interface NativeAddon {
   channelMeanSquare(x: Float32Array, out: Float32Array, channels: number): void;
   /** y = conv2d(x, filter) (geometry as {@link NativeAddon.conv2d}), + bias per channel, + residual, then max(y, 0) when `relu` is 1; bias and residual may be null. */
   conv2dBiasAct(x: Float32Array, filter: Float32Array, bias: Float32Array | null, residual: Float32Array | null, y: Float32Array, geometry: number[], relu: number): void;
+  /** dx = the conv's input gradient of dy + addend (the conv input's size), the bits of Conv2DBackpropInput then Add. */
+  conv2dBackpropInputAdd(dy: Float32Array, filter: Float32Array, addend: Float32Array, dx: Float32Array, geometry: number[]): void;
   /** SoftPool over unpadded NHWC windows; geometry [n,h,w,c, kh,kw, sh,sw, oh,ow]. */
   softPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
   /** dx of {@link NativeAddon.softPool} (overlapping windows summed); geometry as there. */

@@ -352,7 +352,7 @@ function softmaxRow(x: Float32Array, out: Float32Array, from: number, n: number)
 }
 
 /** The fused kernels @rtkd/native implements (no stock equivalent), by role. */
-export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct', 'softPool', 'softPoolGrad', 'runningStats'] as const;
+export const FUSED_KERNEL_ROLES = ['batchNormTrain', 'batchNormTrainGrad', 'channelAffine', 'sgdMomentum', 'reluGrad', 'channelMeanSquare', 'conv2dBiasAct', 'conv2dWithInput', 'conv2dBackpropInputAdd', 'softPool', 'softPoolGrad', 'runningStats'] as const;
 
 /**
  * The TF.js kernel name of each fused kernel. They are declared once, in @rtkd/core
@@ -488,6 +488,33 @@ const conv2dBiasAct: FusedFactory = (addon, k, tf) => (args) => {
   return output(b, info.outShape, y);
 };
 
+/** [conv2d(x, filter), x]: the second output shares x's data (the backend's reference count is raised, as Reshape does). */
+const conv2dWithInput: FusedFactory = (addon, k, tf) => (args) => {
+  const { x, filter } = args.inputs;
+  const b = args.backend as tfc.KernelBackend;
+  const info = convInfo(tf, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
+  const g = convGeometry(info);
+  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation`);
+  const y = outputArray(b, size(info.outShape));
+  addon.conv2d(need(b, x, k, 'x'), need(b, filter, k, 'filter'), y, g);
+  b.incRef(x!.dataId);
+  return [output(b, info.outShape, y), { dataId: x!.dataId, shape: [...x!.shape], dtype: x!.dtype }];
+};
+
+/** The conv's input gradient of dy plus `addend` (the input's shape), in one call. */
+const conv2dBackpropInputAdd: FusedFactory = (addon, k, tf) => (args) => {
+  const { dy, filter, addend } = args.inputs;
+  const b = args.backend;
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+  const info = convInfo(tf, attrs.inputShape, filter!.shape, attrs);
+  const g = convGeometry(info);
+  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation`);
+  if (size(addend!.shape) !== size(info.inShape)) throw new Error(`@rtkd/native: ${k}: 'addend' must have the input's shape [${info.inShape}], got [${addend!.shape}]`);
+  const dx = outputArray(b, size(info.inShape));
+  addon.conv2dBackpropInputAdd(need(b, dy, k, 'dy'), need(b, filter, k, 'filter'), need(b, addend, k, 'addend'), dx, g);
+  return output(b, info.inShape, dx);
+};
+
 /**
  * BatchNorm's running statistics, `r·keep + s·weight` per channel for the mean and the variance, in
  * float32 with the rounding of separate Multiply, Multiply, Add kernels (a float32 product or sum
@@ -518,6 +545,8 @@ const FUSED_KERNELS: Readonly<Record<(typeof FUSED_KERNEL_ROLES)[number], FusedF
   sgdMomentum,
   channelMeanSquare,
   conv2dBiasAct,
+  conv2dWithInput,
+  conv2dBackpropInputAdd,
   softPool,
   softPoolGrad,
   runningStats,

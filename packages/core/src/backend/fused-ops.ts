@@ -230,3 +230,42 @@ export function channelAffine<T extends tf.Tensor>(x: T, scale: tf.Tensor1D, shi
     return (relu ? tf.relu(y) : y) as T;
   });
 }
+
+type ConvPad = 'valid' | 'same' | number;
+
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.conv2dWithInput,
+  inputsToSave: ['x', 'filter'],
+  // dys: [the conv output's gradient, the passed-on input's gradient]; either is null when that
+  // output does not reach the loss.
+  gradFunc: (dys, saved, attrs) => {
+    const [dy, passed] = dys as unknown as [tf.Tensor4D | null, tf.Tensor4D | null];
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad } = attrs as unknown as { strides: [number, number]; pad: ConvPad };
+    const conv = { strides, pad, dataFormat: 'NHWC' } as const;
+    return {
+      x: () => {
+        if (!dy) return tf.clone(passed!);
+        const attrs = { ...conv, inputShape: x.shape } as unknown as tf.NamedAttrMap;
+        if (!passed) return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
+        return tf.engine().runKernel(FUSED_KERNELS.conv2dBackpropInputAdd, { dy, filter, addend: passed }, attrs) as tf.Tensor;
+      },
+      filter: () => (dy
+        ? tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...conv, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor
+        : tf.zerosLike(filter)),
+    };
+  },
+});
+
+/**
+ * `[conv2d(x, filter), x]` (NHWC, no bias), the second output sharing x's data, for a conv whose
+ * input also feeds a residual add: give the add the second output, and backprop computes x's
+ * gradient (the conv's input gradient + the add's) in one kernel instead of an input gradient and
+ * an Add — the same bits. `undefined` when the active backend lacks the fused kernels
+ * (@rtkd/native has them) or x is not float32; then use `tf.conv2d` and x itself.
+ */
+export function conv2dWithInput(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: ConvPad): [tf.Tensor4D, tf.Tensor4D] | undefined {
+  if (x.dtype !== 'float32' || !hasKernel(FUSED_KERNELS.conv2dWithInput) || !hasKernel(FUSED_KERNELS.conv2dBackpropInputAdd)) return undefined;
+  const [y, same] = tf.engine().runKernel(FUSED_KERNELS.conv2dWithInput, { x, filter }, { strides: [stride, stride], pad } as unknown as tf.NamedAttrMap) as tf.Tensor4D[];
+  return [y!, same!];
+}

@@ -35,6 +35,18 @@ export const FUSED_KERNEL_NAMES = {
    */
   conv2dBiasAct: 'RtkdConv2DBiasAct',
   /**
+   * inputs {x, filter}, attrs {strides, pad}; outputs [conv2d(x, filter), x] (NHWC, no dilation),
+   * the second sharing x's data. A conv whose input also feeds a residual add hands that add this
+   * second output: x then has one consumer, and the gradient computes dx = (the conv's input
+   * gradient) + (the residual's gradient) in one kernel (conv2dBackpropInputAdd) instead of an Add.
+   */
+  conv2dWithInput: 'RtkdConv2DWithInput',
+  /**
+   * inputs {dy, filter, addend}, attrs {strides, pad, inputShape}; output the conv's input gradient
+   * of dy + addend (the input's shape), each sum rounded to float32 as Conv2DBackpropInput then Add.
+   */
+  conv2dBackpropInputAdd: 'RtkdConv2DBackpropInputAdd',
+  /**
    * inputs {x}, attrs {kernel: [kh, kw], strides: [sh, sw]}; output SoftPool over unpadded NHWC
    * windows (Stergiou et al. 2021): per window `max + Σ w·s`, `s = max(x − max, −128)`,
    * `w = exp(s) / Σ exp(s)`, in float32 (see @rtkd/softpool).
