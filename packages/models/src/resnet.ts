@@ -52,10 +52,10 @@ class ResNetBlock extends Module {
    * before it; without it, bn2, the shortcut's add and the ReLU run as one fused op.
    */
   apply(x: tf.Tensor4D, training: boolean, withPreact: boolean): ResidualOutput {
-    // An identity shortcut takes x from conv1's kernel: x's gradient then needs no Add.
-    const { y, input } = this.downsample ? { y: this.conv1.apply(x), input: x } : this.conv1.applyWithInput(x);
+    // The shortcut takes x from conv1's kernel: x's gradient then needs no Add.
+    const { y, input } = this.conv1.applyWithInput(x);
     const h = this.bn1.apply(y, training, { relu: true });
-    const shortcut = this.downsample ? this.downsample.apply(x, training) : input;
+    const shortcut = this.downsample ? this.downsample.apply(input, training) : input;
     return closeResidual(this.bn2, this.conv2.apply(h), shortcut, training, withPreact);
   }
 }

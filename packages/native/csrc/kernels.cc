@@ -286,7 +286,7 @@ std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
 // conv2d_backprop_input of a strided conv, phase by phase on the direct kernels (no col2im
 // scatter-add: each input pixel is written once). False when it does not apply, or when
 // RTKD_NATIVE_STRIDED_INPUT=0 (read at every call, for A/B runs) asks for im2col.
-bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const ConvEpilogue& epilogue = {}) {
   const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
   if ((g.sh == 1 && g.sw == 1) || g.pt < 0 || g.pl < 0 || (env && std::strcmp(env, "0") == 0)) return false;
   const std::vector<InputPhase> phases = input_phases(g, w);
@@ -311,6 +311,8 @@ bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float*
           std::memcpy(out + ((static_cast<long>(phase.py) + a * g.sh) * g.w + phase.px + b * g.sw) * g.cin,
                       values + (static_cast<long>(a) * t.ow + b) * g.cin, g.cin * sizeof(float));
     }
+    const long pixels = static_cast<long>(g.h) * g.w;
+    if (!epilogue.empty()) apply_epilogue(epilogue, dx, n * pixels, (n + 1) * pixels, g.cin);
   });
   return true;
 }
@@ -378,7 +380,7 @@ void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, 
 
 void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx) {
   const ConvEpilogue add{nullptr, addend, false};
-  if (direct_backprop_input(g, dy, w, dx, add)) return;
+  if (direct_backprop_input(g, dy, w, dx, add) || strided_backprop_input(g, dy, w, dx, add)) return;
   conv2d_backprop_input(g, dy, w, dx);
   // The input gradient as a conv's output: rows n·h·w, channels cin.
   epilogue_pass(ConvGeometry{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, 0, 0, g.h, g.w}, add, dx);
