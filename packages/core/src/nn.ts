@@ -45,7 +45,7 @@ export class Conv2d extends Module {
   }
 
   /**
-   * The convolution of x, and x to hand on to a residual add (an identity shortcut). On backends
+   * The convolution of x, and x to hand on to the residual block's shortcut. On backends
    * with the fused kernels (@rtkd/native) `input` is a second output of the conv's kernel, so that
    * x's gradient — the conv's input gradient plus the add's — is computed in one kernel instead of
    * an input gradient and an Add (the same bits; see `conv2dWithInput`); elsewhere it is x itself.

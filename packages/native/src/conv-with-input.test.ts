@@ -5,6 +5,7 @@ import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from './enable.js';
+import { uniformData as data } from './testing/conv-reference.js';
 
 // RtkdConv2DWithInput (a conv that also hands its input on) and the gradient it brings,
 // RtkdConv2DBackpropInputAdd: x's gradient must have the bits of the plain conv whose input x
@@ -21,14 +22,6 @@ const CASES: Case[] = [
   { n: 2, h: 6, cin: 7, cout: 3, k: 1, stride: 1, pad: 'valid' },
   { n: 2, h: 7, cin: 5, cout: 20, k: 3, stride: 1, pad: 1 },
 ];
-
-function data(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 2 - 1;
-  });
-}
 
 /** The gradients of Σ conv(x)·a + Σ x·b w.r.t. x and the filter, x handed on by the fused kernel or used directly. */
 function gradients(c: Case, fused: boolean): { dx: Float32Array; dw: Float32Array; passed: Float32Array } {

@@ -4,18 +4,11 @@ import { expectSameForThreadCounts } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from '../enable.js';
+import { uniformData as data } from './conv-reference.js';
 
 // RtkdConv2DBiasAct against a float64 convolution written here, and against the separate native
 // Conv2D, Add, Add, Relu kernels, whose bits it must reproduce (the epilogue runs inside each
 // convolution path, so every path is a case).
-
-function data(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 2 - 1;
-  });
-}
 
 interface Case { n: number; h: number; cin: number; cout: number; k: number; stride: number; pad: number }
 
