@@ -378,31 +378,37 @@ void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, 
   });
 }
 
-void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx) {
-  const ConvEpilogue add{nullptr, addend, false};
-  if (direct_backprop_input(g, dy, w, dx, add) || strided_backprop_input(g, dy, w, dx, add)) return;
-  conv2d_backprop_input(g, dy, w, dx);
-  // The input gradient as a conv's output: rows n·h·w, channels cin.
-  epilogue_pass(ConvGeometry{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, 0, 0, g.h, g.w}, add, dx);
-}
+namespace {
 
-void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
-  if (direct_backprop_input(g, dy, w, dx)) return;
-  if (strided_backprop_input(g, dy, w, dx)) return;
+// conv2d_backprop_input with `epilogue` (x's shape: rows n·h·w, channels cin) applied to dx; per
+// image as it is written on every path but Winograd's.
+void backprop_input_with(const ConvGeometry& g, const float* dy, const float* w, float* dx, const ConvEpilogue& epilogue) {
+  if (direct_backprop_input(g, dy, w, dx, epilogue) || strided_backprop_input(g, dy, w, dx, epilogue)) return;
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
-  const long inSize = static_cast<long>(g.h) * g.w * g.cin;
+  const long pixels = static_cast<long>(g.h) * g.w, inSize = pixels * g.cin;
   const bool pointwise = is_pointwise(g);
   pool().parallel_for(g.n, [&](long n) {
     Matrix A{dy + n * M * g.cout, g.cout, 1};
     Matrix B{w, 1, g.cout};  // wᵀ: (co, kk) -> w[kk*cout + co]
     if (pointwise) {
       sgemm(M, K, g.cout, A, B, dx + n * inSize, K, false);
-      return;
+    } else {
+      float* col = grow(colBuffer, M * K);
+      sgemm(M, K, g.cout, A, B, col, K, false);
+      col2im(g, col, dx + n * inSize);
     }
-    float* col = grow(colBuffer, M * K);
-    sgemm(M, K, g.cout, A, B, col, K, false);
-    col2im(g, col, dx + n * inSize);
+    if (!epilogue.empty()) apply_epilogue(epilogue, dx, n * pixels, (n + 1) * pixels, g.cin);
   });
+}
+
+}  // namespace
+
+void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx) {
+  backprop_input_with(g, dy, w, dx, {nullptr, addend, false});
+}
+
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  backprop_input_with(g, dy, w, dx, {});
 }
 
 // The direct filter gradient re-reads the image once per (tap, channel tile): on small maps (8×8)

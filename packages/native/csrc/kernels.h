@@ -35,7 +35,7 @@ void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, 
 
 // dx = conv2d_backprop_input(g, dy, w) + addend (x's shape), each sum rounded once: the bits of the
 // input gradient then an Add. The direct kernels add each image's addend as soon as they have
-// written it.
+// written it (the im2col and strided paths too; Winograd in a pass after).
 void conv2d_backprop_input_add(const ConvGeometry& g, const float* dy, const float* w, const float* addend, float* dx);
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);

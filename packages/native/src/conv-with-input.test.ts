@@ -13,14 +13,15 @@ import { uniformData as data } from './testing/conv-reference.js';
 
 interface Case { n: number; h: number; cin: number; cout: number; k: number; stride: number; pad: number | 'valid' }
 
-// The input-gradient paths: direct kernels (16→16), Winograd (32→32, odd side), the strided
-// phases (3×3 stride 2), pointwise GEMM (1×1), im2col (5→20).
+// The input-gradient paths: direct kernels (16→16, 5→20), Winograd (32→32, odd side), the strided
+// phases (3×3 stride 2), pointwise GEMM (1×1), GEMM + col2im (1×1 stride 2, a projection shortcut).
 const CASES: Case[] = [
   { n: 2, h: 8, cin: 16, cout: 16, k: 3, stride: 1, pad: 1 },
   { n: 3, h: 9, cin: 32, cout: 32, k: 3, stride: 1, pad: 1 },
   { n: 2, h: 9, cin: 16, cout: 32, k: 3, stride: 2, pad: 1 },
   { n: 2, h: 6, cin: 7, cout: 3, k: 1, stride: 1, pad: 'valid' },
   { n: 2, h: 7, cin: 5, cout: 20, k: 3, stride: 1, pad: 1 },
+  { n: 2, h: 8, cin: 16, cout: 32, k: 1, stride: 2, pad: 'valid' },
 ];
 
 /** The gradients of Σ conv(x)·a + Σ x·b w.r.t. x and the filter, x handed on by the fused kernel or used directly. */
