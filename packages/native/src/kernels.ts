@@ -473,13 +473,19 @@ const channelMeanSquare: FusedFactory = (addon, k) => (args) => {
   return output(b, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1), out);
 };
 
+/** The conv's info and the addon's geometry for a fused kernel `k`, which has no stock kernel to fall back on: throws for what the addon does not run. */
+function fusedConv(tf: TfCore, k: string, xShape: number[], filterShape: number[], attrs: ConvAttrs): { info: tfc.backend_util.Conv2DInfo; g: number[] } {
+  const info = convInfo(tf, xShape, filterShape, attrs);
+  const g = convGeometry(info);
+  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation, got dataFormat ${attrs.dataFormat ?? 'NHWC'}, dilations ${String(attrs.dilations ?? 1)}`);
+  return { info, g };
+}
+
 const conv2dBiasAct: FusedFactory = (addon, k, tf) => (args) => {
   const { x, filter, bias, residual } = args.inputs;
   const b = args.backend;
   const attrs = args.attrs as unknown as ConvAttrs & { relu?: boolean };
-  const info = convInfo(tf, x!.shape, filter!.shape, attrs);
-  const g = convGeometry(info);
-  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation, got dataFormat ${attrs.dataFormat ?? 'NHWC'}, dilations ${String(attrs.dilations ?? 1)}`);
+  const { info, g } = fusedConv(tf, k, x!.shape, filter!.shape, attrs);
   const outSize = size(info.outShape);
   if (bias && size(bias.shape) !== info.outChannels) throw new Error(`@rtkd/native: ${k}: 'bias' must have ${info.outChannels} elements (the filter's output channels), got shape [${bias.shape}]`);
   if (residual && size(residual.shape) !== outSize) throw new Error(`@rtkd/native: ${k}: 'residual' must have the output's shape [${info.outShape}], got [${residual.shape}]`);
@@ -492,9 +498,7 @@ const conv2dBiasAct: FusedFactory = (addon, k, tf) => (args) => {
 const conv2dWithInput: FusedFactory = (addon, k, tf) => (args) => {
   const { x, filter } = args.inputs;
   const b = args.backend as tfc.KernelBackend;
-  const info = convInfo(tf, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
-  const g = convGeometry(info);
-  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation`);
+  const { info, g } = fusedConv(tf, k, x!.shape, filter!.shape, args.attrs as unknown as ConvAttrs);
   const y = outputArray(b, size(info.outShape));
   addon.conv2d(need(b, x, k, 'x'), need(b, filter, k, 'filter'), y, g);
   b.incRef(x!.dataId);
@@ -506,9 +510,7 @@ const conv2dBackpropInputAdd: FusedFactory = (addon, k, tf) => (args) => {
   const { dy, filter, addend } = args.inputs;
   const b = args.backend;
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
-  const info = convInfo(tf, attrs.inputShape, filter!.shape, attrs);
-  const g = convGeometry(info);
-  if (!g) throw new Error(`@rtkd/native: ${k}: only NHWC convolutions without dilation`);
+  const { info, g } = fusedConv(tf, k, attrs.inputShape, filter!.shape, attrs);
   if (size(addend!.shape) !== size(info.inShape)) throw new Error(`@rtkd/native: ${k}: 'addend' must have the input's shape [${info.inShape}], got [${addend!.shape}]`);
   const dx = outputArray(b, size(info.inShape));
   addon.conv2dBackpropInputAdd(need(b, dy, k, 'dy'), need(b, filter, k, 'filter'), need(b, addend, k, 'addend'), dx, g);
