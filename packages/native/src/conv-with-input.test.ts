@@ -1,11 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dWithInput, FUSED_KERNEL_NAMES } from '@rtkd/core';
-import { expectSameForThreadCounts } from '@rtkd/testing';
+import { expectSameForThreadCounts, uniformData as data } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from './enable.js';
-import { uniformData as data } from './testing/conv-reference.js';
 
 // RtkdConv2DWithInput (a conv that also hands its input on) and the gradient it brings,
 // RtkdConv2DBackpropInputAdd: x's gradient must have the bits of the plain conv whose input x

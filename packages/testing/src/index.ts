@@ -24,6 +24,7 @@ export { expectLossClose, expectArrayClose, expectAnalyticallyZero, scaledError,
 export { makeDistillFixture, createLossFor, distillStep, type DistillFixture } from './distill-step.js';
 export { withStages, stagesContext, computeOnce } from './loss-context.js';
 export { expectSameForThreadCounts } from './threads.js';
+export { uniformData } from './data.js';
 export { withEnv } from './env.js';
 export { makePluginProject, REPOSITORY_ROOT, BUILT_CLI } from './plugin-project.js';
 export { fuzzReader, mutatedBytes, type FuzzReaderOptions } from './fuzz.js';

@@ -1,19 +1,12 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { uniformData as data } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { channelAffine, conv2dBiasAct } from './fused-ops.js';
 import { FUSED_KERNEL_NAMES } from './kernel-names.js';
 
 // conv2dBiasAct and channelAffine against float64 loops written here: on the stock cpu backend
 // (the TF.js-op fallback) in project 'unit', on @rtkd/native's fused kernels in 'fast-path'.
-
-function data(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 2 - 1;
-  });
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

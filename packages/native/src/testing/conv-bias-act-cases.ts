@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_KERNEL_NAMES } from '@rtkd/core';
-import { expectSameForThreadCounts } from '@rtkd/testing';
+import { expectSameForThreadCounts, uniformData as data } from '@rtkd/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from '../enable.js';
-import { uniformData as data } from './conv-reference.js';
 
 // RtkdConv2DBiasAct against a float64 convolution written here, and against the separate native
 // Conv2D, Add, Add, Relu kernels, whose bits it must reproduce (the epilogue runs inside each
