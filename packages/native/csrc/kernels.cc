@@ -218,11 +218,7 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   // t's filter [tap][cout][cin] (its own [kh, kw, cin, cout]) is w turned, read through a view.
   const FilterView turned = turned_filter(g, w);
   if (const int m = winograd_tile(t)) {
-    std::vector<float> copy(static_cast<size_t>(turned.taps) * g.cout * g.cin);
-    for (long tap = 0; tap < turned.taps; ++tap)
-      for (long co = 0; co < g.cout; ++co)
-        for (long ci = 0; ci < g.cin; ++ci) copy[(tap * g.cout + co) * g.cin + ci] = turned.at(tap, co, ci);
-    winograd_conv(t, m, dy, copy.data(), dx);
+    winograd_conv(t, m, dy, w, dx, /*turned=*/true);
     epilogue_pass(t, epilogue, dx);
     return true;
   }

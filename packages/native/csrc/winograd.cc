@@ -22,31 +22,17 @@ constexpr double kG4[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 
                               {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
 
 // u[ξ][panel][cin][nr] = (G w Gᵀ)[ξ] per channel pair (cout in panels of nr, zero-padded), in
-// float64 rounded once to float.
-std::vector<float> transform_filter(const ConvGeometry& g, int m, const float* w, int nr) {
-  const int a = m + 2;
-  const double* G = m == 2 ? &kG2[0][0] : &kG4[0][0];
-  const long pairs = static_cast<long>(g.cin) * g.cout, panels = (g.cout + nr - 1) / nr;
+// float64 rounded once to float; w as in WinogradFilterJob. Tasks of whole rows of w, ~256 pairs
+// each or (turned) one panel's (each entry is written by one task).
+std::vector<float> transform_filter(const WinogradKernels& k, const ConvGeometry& g, int m, const float* w, bool turned) {
+  const int a = m + 2, nr = k.panel_width(g.cout);
+  const long panels = (g.cout + nr - 1) / nr;
   std::vector<float> u(static_cast<size_t>(a) * a * panels * g.cin * nr, 0.f);
-  const long chunk = 1024;  // channel pairs per task: each entry is written by one task
-  pool().parallel_for((pairs + chunk - 1) / chunk, [&](long task) {
-    const long end = pairs < (task + 1) * chunk ? pairs : (task + 1) * chunk;
-    for (long p = task * chunk; p < end; ++p) {
-      double t[6][3];
-      for (int i = 0; i < a; ++i)
-        for (int kx = 0; kx < 3; ++kx) {
-          double s = 0;
-          for (int ky = 0; ky < 3; ++ky) s += G[i * 3 + ky] * w[(ky * 3 + kx) * pairs + p];
-          t[i][kx] = s;
-        }
-      const long ci = p / g.cout, co = p % g.cout;
-      for (int i = 0; i < a; ++i)
-        for (int j = 0; j < a; ++j) {
-          double s = 0;
-          for (int kx = 0; kx < 3; ++kx) s += t[i][kx] * G[j * 3 + kx];
-          u[(((i * a + j) * panels + co / nr) * g.cin + ci) * nr + co % nr] = static_cast<float>(s);
-        }
-    }
+  const WinogradFilterJob job{m == 2 ? &kG2[0][0] : &kG4[0][0], a, w, turned, g.cin, g.cout, nr, u.data()};
+  const long rows = turned ? g.cout : g.cin, width = turned ? g.cin : g.cout;
+  const long per = turned ? nr : width >= 256 ? 1 : 256 / width;  // turned: whole panels
+  pool().parallel_for((rows + per - 1) / per, [&](long task) {
+    k.filter(job, task * per, rows - task * per < per ? rows - task * per : per);
   });
   return u;
 }
@@ -92,10 +78,10 @@ int winograd_tile(const ConvGeometry& g) {
   return g.cin >= least && g.cout >= least ? 2 : 0;
 }
 
-void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y) {
+void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y, bool turned) {
   const int a2 = (m + 2) * (m + 2);
   const WinogradKernels& k = winograd_kernels();
-  const std::vector<float> u = transform_filter(g, m, w, k.panel_width(g.cout));
+  const std::vector<float> u = transform_filter(k, g, m, w, turned);
   const WinogradTiles t{m, (g.oh + m - 1) / m, (g.ow + m - 1) / m};
   const long tiles = static_cast<long>(g.n) * t.tilesH * t.tilesW, per = tiles_per_piece(g, m);
   const int which = m == 2 ? 0 : 1;

@@ -24,6 +24,20 @@ struct WinogradTiles {
   int tilesH, tilesW;    // tiles per image: ceil(oh/m) × ceil(ow/m)
 };
 
+// A filter through G w Gᵀ into the panels the GEMMs read (winograd.cc's transform_filter). w is
+// the conv's own filter [3][3][cin][cout], or, `turned`, the filter [3][3][cout][cin] of the conv
+// whose input gradient this conv is (read turned by 180° with its channel axes swapped). Its rows
+// are w's third axis: cin rows of cout pairs, or turned cout rows of cin.
+struct WinogradFilterJob {
+  const double* G;  // (m+2)×3, row-major
+  int a;            // m + 2
+  const float* w;
+  bool turned;
+  int cin, cout;    // of the conv run
+  int nr;           // output channels per panel
+  float* u;         // u[ξ][ceil(cout/nr)][cin][nr], its padding already zero
+};
+
 // The transforms of one SIMD flavour for F(2×2,3×3) (index 0) and F(4×4,3×3) (index 1).
 struct WinogradKernels {
   // (Each [ξ] plane below starts winograd_plane(count, channels) floats after the previous one.)
@@ -37,6 +51,9 @@ struct WinogradKernels {
   // m[ξ][i][cout] = v[ξ][i][:] · u[ξ] for ξ < a2, i < count, from panels u[ξ][ceil(cout/NR)][cin][NR].
   // Reads up to 16 rows of v past the last tile (kWinogradSlack floats after v's end).
   void (*products)(int a2, long count, int cin, int cout, const float* v, const float* panels, float* m);
+  // Rows first..first+count of a filter transform: the same float64 operations in the same order on
+  // every ISA (vectors across a row's pairs), so the same bits.
+  void (*filter)(const WinogradFilterJob& job, long first, long count);
 };
 
 // Floats readable after the transformed inputs: the GEMM tiles read up to 16 rows past the end.
@@ -65,8 +82,9 @@ float* winograd_buffer(std::vector<float>& buffer, size_t n);
 // read at every call).
 int winograd_tile(const ConvGeometry& g);
 
-// y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4}; w is [3, 3, cin, cout].
-void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y);
+// y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4}; w is [3, 3, cin, cout], or with
+// `turned` the filter [3, 3, cout, cin] of the conv whose input gradient g is (WinogradFilterJob).
+void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y, bool turned = false);
 
 namespace {
 
@@ -214,6 +232,71 @@ void wino_products(int a2, long count, int cin, int cout, const float* v, const 
   with_row_stride(cin, [&](auto stride) { wino_products_with<V, MR, NV, decltype(stride)::value>(a2, count, cin, cout, v, up, m); });
 }
 
+// FMA contraction off (GCC's pragma around the function, clang's in its body): each product of the
+// filter transform is rounded in float64 before its sum, on every ISA.
+#if !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+inline void wino_filter_rows(const WinogradFilterJob& f, long first, long count) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  const long pairs = static_cast<long>(f.cin) * f.cout, width = f.turned ? f.cin : f.cout;
+  const long panels = (f.cout + f.nr - 1) / f.nr, plane = panels * f.cin * f.nr, a2 = f.a * f.a;
+  std::vector<double> t(static_cast<size_t>(f.a) * 3 * width);
+  // Each row's a² transformed rows; turned, kept for the whole task and then written transposed
+  // (a turned row r is output channel r of every input channel: one float per 64-byte line).
+  std::vector<float> out(static_cast<size_t>(f.turned ? a2 * count : 1) * width);
+  const auto tap = [&](int ky, int kx) { return f.turned ? 8 - (ky * 3 + kx) : ky * 3 + kx; };
+  for (long r = first; r < first + count; ++r) {
+    for (int i = 0; i < f.a; ++i)
+      for (int kx = 0; kx < 3; ++kx) {
+        const float *w0 = f.w + tap(0, kx) * pairs + r * width, *w1 = f.w + tap(1, kx) * pairs + r * width, *w2 = f.w + tap(2, kx) * pairs + r * width;
+        const double g0 = f.G[i * 3], g1 = f.G[i * 3 + 1], g2 = f.G[i * 3 + 2];
+        double* ti = t.data() + (i * 3 + kx) * width;
+        for (long q = 0; q < width; ++q) {
+          double s = 0;
+          s += g0 * w0[q];
+          s += g1 * w1[q];
+          s += g2 * w2[q];
+          ti[q] = s;
+        }
+      }
+    for (int i = 0; i < f.a; ++i)
+      for (int j = 0; j < f.a; ++j) {
+        const double h0 = f.G[j * 3], h1 = f.G[j * 3 + 1], h2 = f.G[j * 3 + 2];
+        const double *t0 = t.data() + i * 3 * width, *t1 = t0 + width, *t2 = t1 + width;
+        float* row = out.data() + (f.turned ? ((i * f.a + j) * count + r - first) * width : 0);
+        for (long q = 0; q < width; ++q) {
+          double s = 0;
+          s += t0[q] * h0;
+          s += t1[q] * h1;
+          s += t2[q] * h2;
+          row[q] = static_cast<float>(s);
+        }
+        if (f.turned) continue;
+        float* u = f.u + (i * f.a + j) * plane + r * f.nr;  // row r is input channel r
+        for (long p = 0; p < panels; ++p) {
+          const long n = width - p * f.nr < f.nr ? width - p * f.nr : f.nr;
+          for (long c = 0; c < n; ++c) u[p * f.cin * f.nr + c] = row[p * f.nr + c];
+        }
+      }
+  }
+  if (!f.turned) return;
+  for (long xi = 0; xi < a2; ++xi)
+    for (long r0 = first; r0 < first + count; r0 += f.nr - r0 % f.nr) {  // output channels of one panel
+      const long n = first + count - r0 < f.nr - r0 % f.nr ? first + count - r0 : f.nr - r0 % f.nr;
+      float* u = f.u + xi * plane + (r0 / f.nr) * f.cin * f.nr + r0 % f.nr;
+      const float* rows = out.data() + (xi * count + r0 - first) * width;
+      for (long q = 0; q < width; ++q)
+        for (long c = 0; c < n; ++c) u[q * f.nr + c] = rows[c * width + q];
+    }
+}
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 // The Winograd kernels of flavour V with the register tiles of its direct kernels (DirectForward).
 template <class V, int WideMR, int WideNV, int NarrowMR, int NarrowNV>
 struct WinoFlavour {
@@ -223,7 +306,7 @@ struct WinoFlavour {
     else wino_products<V, NarrowMR, NarrowNV>(a2, count, cin, cout, v, up, m);
   }
   static const WinogradKernels& kernels() {
-    static const WinogradKernels k{{wino_input<V, WinoF2>, wino_input<V, WinoF4>}, {wino_output<V, WinoF2>, wino_output<V, WinoF4>}, panel_width, products};
+    static const WinogradKernels k{{wino_input<V, WinoF2>, wino_input<V, WinoF4>}, {wino_output<V, WinoF2>, wino_output<V, WinoF4>}, panel_width, products, wino_filter_rows};
     return k;
   }
 };

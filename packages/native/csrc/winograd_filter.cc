@@ -111,7 +111,7 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   // of input channels: it adds the groups' sums row by row into its own buffer (contiguous reads;
   // reading the 16·groups sums of one pair at a time hit addresses a multiple of 4 KiB apart, one
   // L1 set: a quarter of the time of 8×8×128→128) and writes its own rows of dw.
-  const long rows = g.cout >= 1024 ? 1 : 1024 / g.cout, tasks = (g.cin + rows - 1) / rows;
+  const long rows = g.cout >= 256 ? 1 : 256 / g.cout, tasks = (g.cin + rows - 1) / rows;
   const long rowFloats = static_cast<long>(cinPadded) * coutPadded, pairs = static_cast<long>(g.cin) * g.cout;
   pool().parallel_for(tasks, [&](long task) {
     const long ci0 = task * rows, n = g.cin - ci0 < rows ? g.cin - ci0 : rows;
@@ -124,18 +124,23 @@ void winograd_filter(const ConvGeometry& g, const float* x, const float* dy, flo
           double* dst = acc.data() + xi * xiStride + r * g.cout;
           for (long co = 0; co < g.cout; ++co) dst[co] += src[co];
         }
-    for (long q = 0; q < n * g.cout; ++q) {
-      double m[16], half[4][3];
-      for (int xi = 0; xi < 16; ++xi) m[xi] = acc[xi * xiStride + q];
-      for (int i = 0; i < 4; ++i)
-        for (int kx = 0; kx < 3; ++kx) half[i][kx] = kG[0][kx] * m[i * 4] + kG[1][kx] * m[i * 4 + 1] + kG[2][kx] * m[i * 4 + 2] + kG[3][kx] * m[i * 4 + 3];
-      const long p = ci0 * g.cout + q;
-      for (int ky = 0; ky < 3; ++ky)
-        for (int kx = 0; kx < 3; ++kx) {
-          const double s = kG[0][ky] * half[0][kx] + kG[1][ky] * half[1][kx] + kG[2][ky] * half[2][kx] + kG[3][ky] * half[3][kx];
-          dw[(ky * 3 + kx) * pairs + p] = static_cast<float>(s);
-        }
-    }
+    // Gᵀ M G for the task's pairs, each step a loop over the pairs (vectors across them).
+    const long width = n * g.cout;
+    std::vector<double> half(12 * width);  // half[i][kx][pair] = (M G)[i][kx]
+    for (int i = 0; i < 4; ++i)
+      for (int kx = 0; kx < 3; ++kx) {
+        const double *m0 = acc.data() + i * 4 * xiStride, *m1 = m0 + xiStride, *m2 = m1 + xiStride, *m3 = m2 + xiStride;
+        const double g0 = kG[0][kx], g1 = kG[1][kx], g2 = kG[2][kx], g3 = kG[3][kx];
+        double* h = half.data() + (i * 3 + kx) * width;
+        for (long q = 0; q < width; ++q) h[q] = g0 * m0[q] + g1 * m1[q] + g2 * m2[q] + g3 * m3[q];
+      }
+    for (int ky = 0; ky < 3; ++ky)
+      for (int kx = 0; kx < 3; ++kx) {
+        const double *h0 = half.data() + kx * width, *h1 = h0 + 3 * width, *h2 = h1 + 3 * width, *h3 = h2 + 3 * width;
+        const double g0 = kG[0][ky], g1 = kG[1][ky], g2 = kG[2][ky], g3 = kG[3][ky];
+        float* out = dw + (ky * 3 + kx) * pairs + ci0 * g.cout;
+        for (long q = 0; q < width; ++q) out[q] = static_cast<float>(g0 * h0[q] + g1 * h1[q] + g2 * h2[q] + g3 * h3[q]);
+      }
   });
 }
 
