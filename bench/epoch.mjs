@@ -2,15 +2,16 @@
 // `pnpm bench:epoch`: one epoch + test pass of a network (or a teacher → student pair) on
 // CIFAR-10-format binary files, data pipeline included, in rtkd (@rtkd/train's measureEpoch, what
 // `rtkd train` runs and what `rtkd table run --dry-run` prices tables with) and in PyTorch
-// (bench/torch_epoch.py, the same recipe), one after the other, each in its own process.
+// (bench/torch_epoch.py, the same recipe), one after the other, each in its own process — or, with
+// --interleave, both at once, taking training steps in turn.
 // Uses the BUILT packages: `pnpm build` first.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findPython, formatSteal, printMarkdownTable, printStealNote, resultOf, runNodeChild, stealMeter, writeSyntheticCifar10 } from './lib.mjs';
+import { findPython, formatSteal, printMarkdownTable, printStealNote, resultOf, runNodeChild, startLineChild, stealMeter, writeSyntheticCifar10 } from './lib.mjs';
 
 const USAGE = `usage: node bench/epoch.mjs [options]
   --model NAME        the network trained (the student), default resnet20
@@ -28,6 +29,10 @@ const USAGE = `usage: node bench/epoch.mjs [options]
                       the run with the median epoch + test time of each (of an even count the faster
                       middle one; default 1): a shared VM's speed
                       drifts over minutes, and neither engine should always run on the cooler machine
+  --interleave        run both engines at once, each stopped (SIGSTOP) while the other works, taking
+                      single training steps in turn (rtkd, torch, then torch, rtkd, …), then each test
+                      pass; this process times every step, so both see the same machine within a
+                      second (not with --rounds)
   --python PATH       python with torch (default: $RTKD_PYTHON, python3, /usr/bin/python3)
   --omp-wait POLICY   OMP_WAIT_POLICY of the PyTorch process: passive or active (default: unset, PyTorch's
                       own; its OpenMP threads then spin, which collapses its times when the cores are shared)
@@ -46,10 +51,12 @@ const { values: opts } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     engines: { type: 'string', default: 'rtkd,torch' },
     rounds: { type: 'string', default: '1' },
+    interleave: { type: 'boolean', default: false },
     python: { type: 'string' },
     'omp-wait': { type: 'string' },
     json: { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -76,14 +83,15 @@ const loss = opts.teacher ? (opts.loss ?? 'afd-rtk') : undefined;
 const ompWait = opts['omp-wait']?.toUpperCase();
 if (ompWait !== undefined && ompWait !== 'PASSIVE' && ompWait !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
 if (opts.loss && !opts.teacher) throw new Error('--loss needs --teacher');
+if (opts.interleave && rounds > 1) throw new Error('--interleave and --rounds do not go together: interleaving already gives both engines the same machine');
 if (loss && !TORCH_LOSSES.includes(loss)) throw new Error(`--loss must be one of ${TORCH_LOSSES.join(', ')} (the losses bench/torch_epoch.py has), got '${loss}'`);
 
 if (opts.child) await runRtkdChild();
-else runParent();
+else await runParent();
 
 // ---------------------------------------------------------------- parent
 
-function runParent() {
+async function runParent() {
   const engines = opts.engines.split(',').map((e) => e.trim()).filter(Boolean);
   for (const e of engines) if (e !== 'rtkd' && e !== 'torch') throw new Error(`--engines: unknown engine '${e}'; known: rtkd, torch`);
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
@@ -99,14 +107,22 @@ function runParent() {
     if (python) say(python.ok ? `torch: ${python.version} via ${python.path}` : `torch: not available — ${python.reason}\n${INSTALL_TORCH}`);
 
     const runs = { rtkd: [], torch: [] };
-    for (let round = 0; round < rounds; round++) {
+    if (opts.interleave) {
+      if (!engines.includes('rtkd') || !engines.includes('torch')) throw new Error('--interleave needs both engines (--engines rtkd,torch)');
+      if (!python.ok) throw new Error(`--interleave needs PyTorch: ${python.reason}`);
+      const steal = stealMeter();
+      const pair = await runInterleaved(root, python.path);
+      const after = { loadAverage: os.loadavg()[0], steal: steal() };
+      runs.rtkd.push({ ...pair.rtkd, ...after });
+      runs.torch.push({ ...pair.torch, ...after });
+    }
+    for (let round = 0; round < (opts.interleave ? 0 : rounds); round++) {
       for (const engine of (round % 2 === 0 ? ['rtkd', 'torch'] : ['torch', 'rtkd']).filter((e) => engines.includes(e))) {
         process.stderr.write(`… ${engine}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}\n`);
         const steal = stealMeter();
         if (engine === 'rtkd') runs.rtkd.push({ ...runRtkd(root), loadAverage: os.loadavg()[0], steal: steal() });
         else if (python?.ok) {
-          const threads = count('threads', runs.rtkd[0]?.threads ?? Math.min(os.cpus().length, 8));
-          runs.torch.push({ ...runTorch(python.path, root, threads), loadAverage: os.loadavg()[0], steal: steal() });
+          runs.torch.push({ ...runTorch(python.path, root, torchThreads(runs.rtkd[0]?.threads)), loadAverage: os.loadavg()[0], steal: steal() });
         } else if (python) runs.torch.push({ error: 'torch not available' });
       }
     }
@@ -114,7 +130,7 @@ function runParent() {
     const torch = medianRun(runs.torch);
     const ratio = rtkd?.epochSeconds !== undefined && torch?.epochSeconds !== undefined ? rtkd.epochSeconds / torch.epochSeconds : undefined;
     const epochs = { rtkd: runs.rtkd.map((r) => r.epochSeconds), torch: runs.torch.map((r) => r.epochSeconds) };
-    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, rounds, data, rtkd, torch, ratio, epochSeconds: epochs }));
+    if (opts.json) console.log(JSON.stringify({ model: opts.model, teacher: opts.teacher ?? null, loss: loss ?? null, ompWaitPolicy: ompWait ?? null, batch, subset: subset ?? null, testSubset: testSubset ?? null, rounds, interleave: opts.interleave, data, rtkd, torch, ratio, epochSeconds: epochs }));
     else printTable(what, rtkd, torch, ratio, epochs);
     if (python && !python.ok) process.exitCode = 2;
   } finally {
@@ -127,11 +143,85 @@ function loadAverage() {
 }
 
 function runRtkd(root) {
+  return runNodeChild(rtkdArgs(root), 'rtkd').result;
+}
+
+function rtkdArgs(root) {
   const args = [fileURLToPath(import.meta.url), '--child', '--root', root, '--model', opts.model, '--batch', batch, '--backend', opts.backend];
   if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
   if (subset !== undefined) args.push('--subset', subset);
   if (testSubset !== undefined) args.push('--test-subset', testSubset);
-  return runNodeChild(args, 'rtkd').result;
+  return args;
+}
+
+/** PyTorch's thread count: --threads, else rtkd's (when known), else the cores (at most 8). */
+function torchThreads(rtkdThreads) {
+  return count('threads', rtkdThreads ?? Math.min(os.cpus().length, 8));
+}
+
+/**
+ * Both engines' epochs at once, in single training steps taken in turn — rtkd then torch, then torch
+ * then rtkd, … — and then each test pass, the engine not working stopped (SIGSTOP: PyTorch's idle
+ * OpenMP threads spin, and so do the native pool's). Each child waits for `go` after its setup,
+ * after every step and after its test pass; the time from `go` to its answer is what counts here,
+ * so the children's own clocks (which include the waits) are replaced. Setup runs in both at once
+ * (untimed).
+ */
+async function runInterleaved(root, pythonPath) {
+  process.stderr.write('… rtkd and torch interleaved, step by step\n');
+  const children = {
+    rtkd: startLineChild(process.execPath, [...rtkdArgs(root), '--serve'], 'rtkd'),
+    torch: startLineChild(pythonPath, [...torchArgs(root, torchThreads(undefined)), '--serve'], 'torch', torchEnv()),
+  };
+  const engines = ['rtkd', 'torch'];
+  const timed = { rtkd: { steps: [] }, torch: { steps: [] } };
+  const answer = async (engine, expected) => {
+    const { tag, data } = await children[engine].next();
+    if (!expected.includes(tag)) throw new Error(`the ${engine} process answered ${tag}, expected ${expected.join(' or ')}`);
+    return { tag, data };
+  };
+  try {
+    await Promise.all(engines.map((e) => answer(e, ['READY'])));
+    for (const e of engines) children[e].pause();
+    for (let i = 0; engines.some((e) => timed[e].testMs === undefined); i++) {
+      for (const engine of i % 2 === 0 ? engines : [...engines].reverse()) {
+        if (timed[engine].testMs !== undefined) continue;
+        const t0 = performance.now();
+        children[engine].resume();
+        children[engine].send('go');
+        const { tag } = await answer(engine, ['STEP', 'DONE']);
+        const ms = performance.now() - t0;
+        children[engine].pause();
+        if (tag === 'STEP') timed[engine].steps.push(ms);
+        else timed[engine].testMs = ms;
+      }
+    }
+    const results = {};
+    for (const engine of engines) {
+      children[engine].resume();
+      children[engine].send('go');
+      results[engine] = { ...(await answer(engine, ['RESULT'])).data, ...interleavedTimes(timed[engine]) };
+    }
+    return results;
+  } catch (error) {
+    return { rtkd: { error: error.message }, torch: { error: error.message } };
+  } finally {
+    for (const e of engines) children[e].end();
+  }
+}
+
+/** The epoch's phases as timed by runInterleaved (ms per step and of the test pass), in the children's result fields. */
+function interleavedTimes({ steps, testMs }) {
+  const sum = (list) => list.reduce((a, b) => a + b, 0);
+  const rest = steps.slice(1);
+  const trainSeconds = sum(steps) / 1000;
+  return {
+    trainSeconds,
+    firstStepSeconds: steps[0] / 1000,
+    secondsPerStep: (rest.length ? sum(rest) / rest.length : steps[0]) / 1000,
+    testSeconds: testMs / 1000,
+    epochSeconds: trainSeconds + testMs / 1000,
+  };
 }
 
 /** The run whose epoch + test time is the median of `runs` (the lower middle of an even count), or the first failure. */
@@ -143,13 +233,20 @@ function medianRun(runs) {
 }
 
 function runTorch(python, root, threads) {
+  const r = spawnSync(python, torchArgs(root, threads).map(String), { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  return resultOf(r.stdout ?? '') ?? { error: `torch_epoch.py failed (exit ${r.status ?? r.signal})` };
+}
+
+function torchArgs(root, threads) {
   const args = [path.join(here, 'torch_epoch.py'), '--root', root, '--model', opts.model, '--batch', batch, '--threads', threads];
   if (opts.teacher) args.push('--teacher', opts.teacher, '--loss', loss);
   if (subset !== undefined) args.push('--subset', subset);
   if (testSubset !== undefined) args.push('--test-subset', testSubset);
-  const env = ompWait ? { ...process.env, OMP_WAIT_POLICY: ompWait } : process.env;
-  const r = spawnSync(python, args.map(String), { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
-  return resultOf(r.stdout ?? '') ?? { error: `torch_epoch.py failed (exit ${r.status ?? r.signal})` };
+  return args;
+}
+
+function torchEnv() {
+  return ompWait ? { ...process.env, OMP_WAIT_POLICY: ompWait } : process.env;
 }
 
 function printTable(what, rtkd, torch, ratio, epochs) {
@@ -165,12 +262,13 @@ function printTable(what, rtkd, torch, ratio, epochs) {
   printMarkdownTable(header, [row(label, rtkd), row(torchLabel, torch)].filter(Boolean));
   console.log(`\n${what}: ${rtkd?.steps ?? torch?.steps ?? '?'} steps of ${batch}, then ${rtkd?.testImages ?? torch?.testImages ?? '?'} test images.`);
   console.log('setup = data files read + networks built; epoch + test = train steps (batches, augmentation included) + test pass, wall; cpu = process CPU of epoch + test (all threads); ms/step = mean after the first step; steal = share of the CPUs\' time the hypervisor gave to other guests during the run (/proc/stat).');
+  if (opts.interleave) console.log('Interleaved: both engines ran at once, each stopped while the other took a training step (in turn) or its test pass; train, ms/step, test and epoch + test are this process\'s times of those steps (from `go` to the answer); setup ran in both at once.');
   if (rounds > 1) {
     const seconds = (list) => list.map((s) => (s === undefined ? '—' : s.toFixed(1))).join(', ');
     const listed = [['rtkd', epochs.rtkd], ['PyTorch', epochs.torch]].filter(([, list]) => list.length).map(([name, list]) => `${name} ${seconds(list)} s`);
     console.log(`${rounds} alternating rounds; each row is the engine's run with the median epoch + test time (${listed.join('; ')}).`);
   }
-  if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}): ${ratio.toFixed(2)}×`);
+  if (ratio !== undefined) console.log(`ratio rtkd / PyTorch (epoch + test wall time${rounds > 1 ? ', medians' : ''}${opts.interleave ? ', interleaved' : ''}): ${ratio.toFixed(2)}×`);
   printStealNote(rtkd?.steal, torch?.steal);
   if (os.loadavg()[0] > os.cpus().length) {
     console.log(`note: load average ${os.loadavg()[0].toFixed(1)} > ${os.cpus().length} CPUs: wall times are inflated (compare cpu s)${ompWait ? '' : '; PyTorch\'s spinning OpenMP threads lose most (try --omp-wait passive)'}.`);
@@ -200,8 +298,34 @@ async function runRtkdChild() {
     },
     step: (r) => {
       if ((r.step + 1) % Math.max(1, Math.round(r.steps / 10)) === 0 || r.step + 1 === r.steps) process.stderr.write(`  rtkd step ${r.step + 1}/${r.steps}, ${r.imagesPerSecond.toFixed(0)} images/s\n`);
+      if (opts.serve) waitForGo('STEP', { step: r.step + 1 });
     },
+    ...(opts.serve ? { epochStart: () => waitForGo('READY'), epochEnd: () => waitForGo('DONE') } : {}),
   });
   console.log(`RESULT ${JSON.stringify({ engine: 'rtkd', threads, ...m, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
   process.exit(0);
+}
+
+/**
+ * --serve (the rtkd side of --interleave): prints `tag` (with optional json) and blocks until the
+ * parent writes `go` on stdin — synchronously, inside the training loop's callbacks; any other line,
+ * or EOF, ends the process.
+ */
+function waitForGo(tag, data) {
+  writeSync(1, `${tag}${data === undefined ? '' : ` ${JSON.stringify(data)}`}\n`);
+  const byte = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let n;
+    try {
+      n = readSync(0, byte, 0, 1, null);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking stdin: retry in 1 ms
+      continue;
+    }
+    if (n === 0 || byte[0] === 0x0a) break;
+    line += String.fromCharCode(byte[0]);
+  }
+  if (line.trim() !== 'go') process.exit(0);
 }

@@ -119,9 +119,10 @@ export function runNodeChild(args, what) {
 }
 
 /**
- * Starts a child that talks in tagged lines on stdout — `READY` or `STEP`, each followed by optional
- * json — and reads commands from its stdin: bench/vs-torch.mjs --interleave (its rtkd child and
- * torch_step.py --serve print `READY` once built and answer each `step` with `STEP {json}`). Its
+ * Starts a child that talks in tagged lines on stdout — `READY`, `STEP`, `DONE` or `RESULT`, each
+ * followed by optional json — and reads commands from its stdin: bench/vs-torch.mjs --interleave (its
+ * rtkd child and torch_step.py --serve print `READY` once built and answer each `step` with
+ * `STEP {json}`), bench/epoch.mjs --interleave (its children wait for `go` after each). Its
  * stderr is shown live; other stdout lines are ignored. `next()` resolves to the next tagged line's `{ tag, data }`
  * (data `{}` without json) and rejects once the process has ended without one; `send(line)` writes
  * a command; `end()` closes its stdin with `end`; `pause()` / `resume()` stop and continue the
@@ -148,7 +149,7 @@ export function startLineChild(command, args, what, env = process.env) {
   });
   child.stdin.on('error', () => {}); // a child that exits early closes its stdin: 'close' reports it
   createInterface({ input: child.stdout }).on('line', (line) => {
-    const match = /^(READY|STEP)\b ?(.*)$/.exec(line);
+    const match = /^(READY|STEP|DONE|RESULT)\b ?(.*)$/.exec(line);
     if (!match) return;
     lines.push({ tag: match[1], data: match[2] ? JSON.parse(match[2]) : {} });
     settle();

@@ -8,9 +8,12 @@ cores they would take the compute threads' cores), normalisation with CIFAR-10's
 (lr 0.05, momentum 0.9, weight decay 5e-4) on CE alone, 0.1*CE + 0.9*KL(T=4) (kd) or CE + 0.9*KL(T=4) + 200*AFD-RTK with a frozen teacher
 (its initial weights, eval mode), then an eval-mode test pass under no_grad at the same batch size.
 Networks and losses: bench/torch_step.py's. Prints `RESULT {json}` with the phases' wall and CPU seconds.
+With --serve (bench/epoch.mjs --interleave) it prints `READY` once set up, `STEP {json}` after each
+training step and `DONE` after the test pass, and waits for a `go` line on stdin after each (any other
+line, or EOF, ends it), so that the caller can time each of them while the other engine is stopped.
 
 usage: python3 bench/torch_epoch.py --root DIR --model resnet20 [--teacher resnet56 --loss afd-rtk|kd]
-                                    [--subset N] [--test-subset N] [--batch 64] [--threads 2] [--seed 0]
+                                    [--subset N] [--test-subset N] [--batch 64] [--threads 2] [--seed 0] [--serve]
 """
 import argparse
 import json
@@ -70,6 +73,13 @@ def augment(images, rng):
     return out
 
 
+def wait_for_go(tag, data=None):
+    """--serve: announce `tag` (with optional json) and wait for the caller's `go`; exit on anything else."""
+    print(tag + ('' if data is None else ' ' + json.dumps(data)), flush=True)
+    if sys.stdin.readline().strip() != 'go':
+        sys.exit(0)
+
+
 def cpu_clock():
     return time.perf_counter(), time.process_time()
 
@@ -85,6 +95,7 @@ def main():
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--serve', action='store_true')
     args = parser.parse_args()
     if args.teacher and not args.loss:
         raise SystemExit('--teacher needs --loss kd or afd-rtk')
@@ -108,6 +119,8 @@ def main():
         afd = AfdRtk([tuple(f.shape[1:]) for f in fs], [tuple(f.shape[1:]) for f in ft]).train()
         params += list(afd.parameters())
     opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=5e-4)
+    if args.serve:
+        wait_for_go('READY')
     t1, c1 = cpu_clock()
 
     ce_weight = 0.1 if args.loss == 'kd' else 1.0  # rtkd's defaults: kd = 0.1*CE + 0.9*KL; afd-rtk = CE + 0.9*KL + 200*AFD
@@ -135,6 +148,8 @@ def main():
         total = (order.size + args.batch - 1) // args.batch
         if steps % max(1, round(total / 10)) == 0 or steps == total:
             print(f'  torch step {steps}/{total}, {steps * args.batch / sum(step_wall):.0f} images/s', file=sys.stderr)
+        if args.serve:
+            wait_for_go('STEP', {'step': steps})
     t2, c2 = cpu_clock()
 
     student.eval()
@@ -144,6 +159,8 @@ def main():
             x = normalise(test_x[start:start + args.batch]).contiguous(memory_format=fmt)
             correct += int((student(x)[1].argmax(1) == torch.from_numpy(test_y[start:start + args.batch])).sum())
     t3, c3 = cpu_clock()
+    if args.serve:
+        wait_for_go('DONE')
 
     rest = step_wall[1:] or step_wall
     print('RESULT ' + json.dumps({

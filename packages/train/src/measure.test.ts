@@ -12,8 +12,14 @@ describe('measureEpoch', () => {
     const tensorsBefore = tf.memory().numTensors;
     const logged: string[] = [];
     const steps: string[] = [];
-    const m = await measureEpoch({ model: 'resnet8', data: { name: 'digits', subset: 40, testSubset: 24 }, batchSize: 16, backend: 'cpu', tmpDir: dir, log: (line) => logged.push(line), step: (r) => steps.push(`${r.step + 1}/${r.steps}`) });
-    expect(steps).toEqual(['1/3', '2/3', '3/3']);
+    const m = await measureEpoch({
+      model: 'resnet8', data: { name: 'digits', subset: 40, testSubset: 24 }, batchSize: 16, backend: 'cpu', tmpDir: dir,
+      log: (line) => logged.push(line),
+      step: (r) => steps.push(`${r.step + 1}/${r.steps}`),
+      epochStart: () => steps.push('start'),
+      epochEnd: () => steps.push('end'),
+    });
+    expect(steps).toEqual(['start', '1/3', '2/3', '3/3', 'end']);
     expect(m.steps).toBe(3); // ⌈40 / 16⌉
     expect(m.trainImages).toBe(40);
     expect(m.testImages).toBe(24);

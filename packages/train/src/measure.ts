@@ -29,6 +29,13 @@ export interface EpochMeasureOptions {
   tmpDir?: string;
   /** Called after every training step (progress of a long epoch; its own time counts in the next step's). */
   step?: (report: StepReport) => void;
+  /**
+   * Called as the timed part begins (setup done, before the first batch) and as it ends (after the
+   * test pass): `pnpm bench:epoch --interleave` pauses the process there. Time spent in them counts
+   * in the first step and in the test pass.
+   */
+  epochStart?: () => void;
+  epochEnd?: () => void;
 }
 
 /** The time of one epoch and its test pass, as {@link measureEpoch} measured it. */
@@ -127,6 +134,7 @@ async function timeRun(options: EpochMeasureOptions, teacher: { model: string; w
           if (r.stage !== 'main') return;
           epochStart = clocks();
           lastStep = epochStart.wall;
+          options.epochStart?.();
         },
         step: (r) => {
           if (r.stage !== 'main') return;
@@ -137,6 +145,7 @@ async function timeRun(options: EpochMeasureOptions, teacher: { model: string; w
         },
         epochEnd: (row) => {
           if (row.stage !== 'main') return;
+          options.epochEnd?.();
           epochEnd = clocks();
           trainImages = Math.round(row.imagesPerSecond * row.seconds);
         },
