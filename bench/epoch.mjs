@@ -94,6 +94,7 @@ else await runParent();
 async function runParent() {
   const engines = opts.engines.split(',').map((e) => e.trim()).filter(Boolean);
   for (const e of engines) if (e !== 'rtkd' && e !== 'torch') throw new Error(`--engines: unknown engine '${e}'; known: rtkd, torch`);
+  if (opts.interleave && !(engines.includes('rtkd') && engines.includes('torch'))) throw new Error('--interleave needs both engines (--engines rtkd,torch)');
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
   const what = opts.teacher ? `${opts.teacher} → ${opts.model}, ${loss === 'afd-rtk' ? 'CE + 0.9·KL(T=4) + 200·AFD-RTK' : '0.1·CE + 0.9·KL(T=4)'}` : `${opts.model}, CE`;
   const temporary = opts.root ? undefined : mkdtempSync(path.join(os.tmpdir(), 'rtkd-bench-epoch-'));
@@ -108,7 +109,6 @@ async function runParent() {
 
     const runs = { rtkd: [], torch: [] };
     if (opts.interleave) {
-      if (!engines.includes('rtkd') || !engines.includes('torch')) throw new Error('--interleave needs both engines (--engines rtkd,torch)');
       if (!python.ok) throw new Error(`--interleave needs PyTorch: ${python.reason}`);
       const steal = stealMeter();
       const pair = await runInterleaved(root, python.path);
