@@ -44,9 +44,10 @@ struct Avx512 {
 using Forward = DirectForward<Avx512, 8, 2, 16, 1>;
 
 // One vector of output channels: 16 input channels a tile (16 accumulators hide the FMA latency)
-// unless there are no more than 8.
+// unless there are no more than 8; a 3×3 conv of 3 channels (an RGB stem): all its 27 sums at once.
 void filter(const ConvGeometry& g, const float* padded, int paddedWidth, const float* dy, float* dw) {
-  if (g.cout % 32 == 0) filter_image<Avx512, 8, 2>(g, padded, paddedWidth, dy, dw);
+  if (g.kh == 3 && g.kw == 3 && g.cin == 3) filter_image_rgb<Avx512>(g, padded, paddedWidth, dy, dw);
+  else if (g.cout % 32 == 0) filter_image<Avx512, 8, 2>(g, padded, paddedWidth, dy, dw);
   else if (g.cin <= 8) filter_image<Avx512, 8, 1>(g, padded, paddedWidth, dy, dw);
   else filter_image<Avx512, 16, 1>(g, padded, paddedWidth, dy, dw);
 }

@@ -196,6 +196,40 @@ void filter_image(const ConvGeometry& g, const float* padded, int paddedWidth, c
     }
 }
 
+// dw[3, 3, 3, cout] += the filter gradient of one image of a 3×3 conv with 3 input channels (an
+// RGB stem; cout a multiple of V::W): the 27 (tap, channel) sums of a vector of output channels in
+// registers at once, one pass over the image, where filter_image's tile would use 3 of its rows
+// per tap. Each sum adds the pixels in the same order as filter_tile: the same bits.
+template <class V>
+void filter_image_rgb(const ConvGeometry& g, const float* padded, int paddedWidth, const float* dy, float* dw) {
+  const long rowStride = static_cast<long>(paddedWidth) * 3, pixelStep = static_cast<long>(g.sw) * 3;
+  for (int c0 = 0; c0 < g.cout; c0 += V::W) {
+    typename V::vec acc[27];
+#pragma GCC unroll 27
+    for (int k = 0; k < 27; ++k) acc[k] = V::zero();
+    for (int oy = 0; oy < g.oh; ++oy) {
+      const float* r0 = padded + static_cast<long>(oy) * g.sh * rowStride;  // tap row ky = 0, then 1, 2
+      const float* r1 = r0 + rowStride;
+      const float* r2 = r1 + rowStride;
+      const float* d = dy + static_cast<long>(oy) * g.ow * g.cout + c0;
+      for (int ox = 0; ox < g.ow; ++ox, r0 += pixelStep, r1 += pixelStep, r2 += pixelStep, d += g.cout) {
+        const typename V::vec b = V::load(d);
+#pragma GCC unroll 9
+        for (int c = 0; c < 9; ++c) {  // c = kx·3 + channel
+          acc[c] = V::fma(V::broadcast(r0 + c), b, acc[c]);
+          acc[9 + c] = V::fma(V::broadcast(r1 + c), b, acc[9 + c]);
+          acc[18 + c] = V::fma(V::broadcast(r2 + c), b, acc[18 + c]);
+        }
+      }
+    }
+#pragma GCC unroll 27
+    for (int k = 0; k < 27; ++k) {
+      float* out = dw + static_cast<long>(k) * g.cout + c0;
+      V::store(out, V::add(V::load(out), acc[k]));
+    }
+  }
+}
+
 // The forward kernels of flavour V: a wide register tile (WideMR pixels × WideNV vectors) for
 // outputs with more than NarrowNV vectors of channels, else a narrow one (NarrowMR × NarrowNV).
 template <class V, int WideMR, int WideNV, int NarrowMR, int NarrowNV>

@@ -40,6 +40,10 @@ export const CASES: Case[] = [
   convCase('conv 3x3 s1 same, width 13, 16→16', [2, 12, 13, 16], [3, 3, 16, 16], 1, 'same'),
   convCase('conv 3x3 s2 pad 1, batch 9, 32→48', [9, 16, 16, 32], [3, 3, 32, 48], 2, 1),
   convCase('conv 3x3 s2 same (pads 0 top, 1 bottom)', [2, 16, 16, 16], [3, 3, 16, 32], 2, 'same'),
+  // RGB stems: 3 input channels, whose filter gradient has a kernel of its own on AVX-512 (stride 1
+  // 'same', and stride 2 with 32 = two vectors of output channels).
+  convCase('conv 3x3 s1 same, RGB 3→16', [2, 16, 16, 3], [3, 3, 3, 16], 1, 'same'),
+  convCase('conv 3x3 s2 pad 1, RGB 3→32', [2, 32, 33, 3], [3, 3, 3, 32], 2, 1),
   convCase('conv 5x5 s1 same, 8→24', [2, 16, 12, 8], [5, 5, 8, 24], 1, 'same'),
   // The direct kernels' tiles with a row stride fixed at compile time: 128 = stride 2 × 64 channels.
   convCase('conv 3x3 s2 pad 1, 64→24', [2, 9, 9, 64], [3, 3, 64, 24], 2, 1),
