@@ -27,29 +27,6 @@ bool amx_enabled();
 // 16-pixel-wide output).
 bool amx_conv_applies(const ConvGeometry& g);
 
-// Where the conv's filter entry (tap, ci, co) is: w[tap'·tapStride + ci·ciStride + co·coStride],
-// tap' = tap, or kh·kw − 1 − tap when turned.
-struct FilterView {
-  const float* w;
-  long taps, tapStride, ciStride, coStride;
-  bool turned;
-
-  // The entries of tap t.
-  const float* tap(long t) const { return w + (turned ? taps - 1 - t : t) * tapStride; }
-  float at(long t, long ci, long co) const { return tap(t)[ci * ciStride + co * coStride]; }
-};
-
-// w as the [kh, kw, cin, cout] filter of g.
-inline FilterView plain_filter(const ConvGeometry& g, const float* w) {
-  return {w, static_cast<long>(g.kh) * g.kw, static_cast<long>(g.cin) * g.cout, g.cout, 1, false};
-}
-
-// The filter of the forward conv that gives the input gradient of `forward` (whose filter is w,
-// [kh, kw, cin, cout]): w turned by 180° with its channel axes swapped, read in place.
-inline FilterView turned_filter(const ConvGeometry& forward, const float* w) {
-  return {w, static_cast<long>(forward.kh) * forward.kw, static_cast<long>(forward.cin) * forward.cout, 1, forward.cout, true};
-}
-
 // y = conv(x, w) for a geometry with amx_conv_applies(g).
 void amx_conv(const ConvGeometry& g, const float* x, const FilterView& w, float* y, const ConvEpilogue& epilogue = {});
 

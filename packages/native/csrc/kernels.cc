@@ -210,15 +210,15 @@ void direct_forward(const ConvGeometry& g, const float* x, const std::vector<flo
 bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const ConvEpilogue& epilogue = {}) {
   const ConvGeometry t{g.n, g.oh, g.ow, g.cout, g.kh, g.kw, g.cin, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl, g.h, g.w};
   if (g.sh != 1 || g.sw != 1) return false;
+  // t's filter [tap][cout][cin] (its own [kh, kw, cin, cout]) is w turned, read through a view.
+  const FilterView turned = turned_filter(g, w);
   if (amx_conv_applies(t)) {
-    amx_conv(t, dy, turned_filter(g, w), dx, epilogue);
+    amx_conv(t, dy, turned, dx, epilogue);
     return true;
   }
   if (!direct_applies(g) || !direct_applies(t)) return false;
-  // t's filter [tap][cout][cin] (its own [kh, kw, cin, cout]) is w turned, read through a view.
-  const FilterView turned = turned_filter(g, w);
   if (const int m = winograd_tile(t)) {
-    winograd_conv(t, m, dy, w, dx, /*turned=*/true);
+    winograd_conv(t, m, dy, turned, dx);
     epilogue_pass(t, epilogue, dx);
     return true;
   }
@@ -351,7 +351,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, float
 void conv2d_forward_with(const ConvGeometry& g, const float* x, const float* w, float* y, const ConvEpilogue& epilogue) {
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   if (const int m = winograd_tile(g)) {
-    winograd_conv(g, m, x, w, y);
+    winograd_conv(g, m, x, plain_filter(g, w), y);
     return epilogue_pass(g, epilogue, y);
   }
   if (direct_applies(g)) {

@@ -24,13 +24,13 @@ constexpr double kG4[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 
 // u[ξ][panel][cin][nr] = (G w Gᵀ)[ξ] per channel pair (cout in panels of nr, zero-padded), in
 // float64 rounded once to float; w as in WinogradFilterJob. Tasks of whole rows of w, ~256 pairs
 // each or (turned) one panel's (each entry is written by one task).
-std::vector<float> transform_filter(const WinogradKernels& k, const ConvGeometry& g, int m, const float* w, bool turned) {
+std::vector<float> transform_filter(const WinogradKernels& k, const ConvGeometry& g, int m, const FilterView& w) {
   const int a = m + 2, nr = k.panel_width(g.cout);
   const long panels = (g.cout + nr - 1) / nr;
   std::vector<float> u(static_cast<size_t>(a) * a * panels * g.cin * nr, 0.f);
-  const WinogradFilterJob job{m == 2 ? &kG2[0][0] : &kG4[0][0], a, w, turned, g.cin, g.cout, nr, u.data()};
-  const long rows = turned ? g.cout : g.cin, width = turned ? g.cin : g.cout;
-  const long per = turned ? nr : width >= 256 ? 1 : 256 / width;  // turned: whole panels
+  const WinogradFilterJob job{m == 2 ? &kG2[0][0] : &kG4[0][0], a, w, g.cin, g.cout, nr, u.data()};
+  const long rows = w.turned ? g.cout : g.cin, width = w.turned ? g.cin : g.cout;
+  const long per = w.turned ? nr : width >= 256 ? 1 : 256 / width;  // turned: whole panels
   pool().parallel_for((rows + per - 1) / per, [&](long task) {
     k.filter(job, task * per, rows - task * per < per ? rows - task * per : per);
   });
@@ -78,10 +78,10 @@ int winograd_tile(const ConvGeometry& g) {
   return g.cin >= least && g.cout >= least ? 2 : 0;
 }
 
-void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y, bool turned) {
+void winograd_conv(const ConvGeometry& g, int m, const float* x, const FilterView& w, float* y) {
   const int a2 = (m + 2) * (m + 2);
   const WinogradKernels& k = winograd_kernels();
-  const std::vector<float> u = transform_filter(k, g, m, w, turned);
+  const std::vector<float> u = transform_filter(k, g, m, w);
   const WinogradTiles t{m, (g.oh + m - 1) / m, (g.ow + m - 1) / m};
   const long tiles = static_cast<long>(g.n) * t.tilesH * t.tilesW, per = tiles_per_piece(g, m);
   const int which = m == 2 ? 0 : 1;

@@ -25,14 +25,13 @@ struct WinogradTiles {
 };
 
 // A filter through G w Gᵀ into the panels the GEMMs read (winograd.cc's transform_filter). w is
-// the conv's own filter [3][3][cin][cout], or, `turned`, the filter [3][3][cout][cin] of the conv
-// whose input gradient this conv is (read turned by 180° with its channel axes swapped). Its rows
-// are w's third axis: cin rows of cout pairs, or turned cout rows of cin.
+// the conv's filter as plain_filter or turned_filter reads it; its rows are the third axis of the
+// array it views: cin rows of cout pairs, or turned (the forward filter of the conv whose input
+// gradient this conv is) cout rows of cin.
 struct WinogradFilterJob {
   const double* G;  // (m+2)×3, row-major
   int a;            // m + 2
-  const float* w;
-  bool turned;
+  FilterView w;
   int cin, cout;    // of the conv run
   int nr;           // output channels per panel
   float* u;         // u[ξ][ceil(cout/nr)][cin][nr], its padding already zero
@@ -82,9 +81,8 @@ float* winograd_buffer(std::vector<float>& buffer, size_t n);
 // read at every call).
 int winograd_tile(const ConvGeometry& g);
 
-// y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4}; w is [3, 3, cin, cout], or with
-// `turned` the filter [3, 3, cout, cin] of the conv whose input gradient g is (WinogradFilterJob).
-void winograd_conv(const ConvGeometry& g, int m, const float* x, const float* w, float* y, bool turned = false);
+// y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4} and a 3×3 filter w.
+void winograd_conv(const ConvGeometry& g, int m, const float* x, const FilterView& w, float* y);
 
 namespace {
 
@@ -242,17 +240,16 @@ inline void wino_filter_rows(const WinogradFilterJob& f, long first, long count)
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const long pairs = static_cast<long>(f.cin) * f.cout, width = f.turned ? f.cin : f.cout;
+  const long width = f.w.turned ? f.cin : f.cout;
   const long panels = (f.cout + f.nr - 1) / f.nr, plane = panels * f.cin * f.nr, a2 = f.a * f.a;
   std::vector<double> t(static_cast<size_t>(f.a) * 3 * width);
   // Each row's a² transformed rows; turned, kept for the whole task and then written transposed
   // (a turned row r is output channel r of every input channel: one float per 64-byte line).
-  std::vector<float> out(static_cast<size_t>(f.turned ? a2 * count : 1) * width);
-  const auto tap = [&](int ky, int kx) { return f.turned ? 8 - (ky * 3 + kx) : ky * 3 + kx; };
+  std::vector<float> out(static_cast<size_t>(f.w.turned ? a2 * count : 1) * width);
   for (long r = first; r < first + count; ++r) {
     for (int i = 0; i < f.a; ++i)
       for (int kx = 0; kx < 3; ++kx) {
-        const float *w0 = f.w + tap(0, kx) * pairs + r * width, *w1 = f.w + tap(1, kx) * pairs + r * width, *w2 = f.w + tap(2, kx) * pairs + r * width;
+        const float *w0 = f.w.tap(kx) + r * width, *w1 = f.w.tap(3 + kx) + r * width, *w2 = f.w.tap(6 + kx) + r * width;
         const double g0 = f.G[i * 3], g1 = f.G[i * 3 + 1], g2 = f.G[i * 3 + 2];
         double* ti = t.data() + (i * 3 + kx) * width;
         for (long q = 0; q < width; ++q) {
@@ -267,7 +264,7 @@ inline void wino_filter_rows(const WinogradFilterJob& f, long first, long count)
       for (int j = 0; j < f.a; ++j) {
         const double h0 = f.G[j * 3], h1 = f.G[j * 3 + 1], h2 = f.G[j * 3 + 2];
         const double *t0 = t.data() + i * 3 * width, *t1 = t0 + width, *t2 = t1 + width;
-        float* row = out.data() + (f.turned ? ((i * f.a + j) * count + r - first) * width : 0);
+        float* row = out.data() + (f.w.turned ? ((i * f.a + j) * count + r - first) * width : 0);
         for (long q = 0; q < width; ++q) {
           double s = 0;
           s += t0[q] * h0;
@@ -275,7 +272,7 @@ inline void wino_filter_rows(const WinogradFilterJob& f, long first, long count)
           s += t2[q] * h2;
           row[q] = static_cast<float>(s);
         }
-        if (f.turned) continue;
+        if (f.w.turned) continue;
         float* u = f.u + (i * f.a + j) * plane + r * f.nr;  // row r is input channel r
         for (long p = 0; p < panels; ++p) {
           const long n = width - p * f.nr < f.nr ? width - p * f.nr : f.nr;
@@ -283,7 +280,7 @@ inline void wino_filter_rows(const WinogradFilterJob& f, long first, long count)
         }
       }
   }
-  if (!f.turned) return;
+  if (!f.w.turned) return;
   for (long xi = 0; xi < a2; ++xi)
     for (long r0 = first; r0 < first + count; r0 += f.nr - r0 % f.nr) {  // output channels of one panel
       const long n = first + count - r0 < f.nr - r0 % f.nr ? first + count - r0 : f.nr - r0 % f.nr;
