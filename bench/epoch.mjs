@@ -171,37 +171,29 @@ async function runInterleaved(root, pythonPath) {
   process.stderr.write('… rtkd and torch interleaved, step by step\n');
   const children = {
     rtkd: startLineChild(process.execPath, [...rtkdArgs(root), '--serve'], 'rtkd'),
-    torch: startLineChild(pythonPath, [...torchArgs(root, torchThreads(undefined)), '--serve'], 'torch', torchEnv()),
+    torch: startLineChild(pythonPath, [...torchArgs(root, torchThreads()), '--serve'], 'torch', torchEnv()),
   };
   const engines = ['rtkd', 'torch'];
   const timed = { rtkd: { steps: [] }, torch: { steps: [] } };
-  const answer = async (engine, expected) => {
-    const { tag, data } = await children[engine].next();
-    if (!expected.includes(tag)) throw new Error(`the ${engine} process answered ${tag}, expected ${expected.join(' or ')}`);
-    return { tag, data };
+  const checked = (engine, expected, line) => {
+    if (!expected.includes(line.tag)) throw new Error(`the ${engine} process answered ${line.tag}, expected ${expected.join(' or ')}`);
+    return line;
   };
   try {
-    await Promise.all(engines.map((e) => answer(e, ['READY'])));
+    await Promise.all(engines.map(async (e) => checked(e, ['READY'], await children[e].next())));
     for (const e of engines) children[e].pause();
     for (let i = 0; engines.some((e) => timed[e].testMs === undefined); i++) {
       for (const engine of i % 2 === 0 ? engines : [...engines].reverse()) {
         if (timed[engine].testMs !== undefined) continue;
         const t0 = performance.now();
-        children[engine].resume();
-        children[engine].send('go');
-        const { tag } = await answer(engine, ['STEP', 'DONE']);
+        const { tag } = checked(engine, ['STEP', 'DONE'], await children[engine].ask('go'));
         const ms = performance.now() - t0;
-        children[engine].pause();
         if (tag === 'STEP') timed[engine].steps.push(ms);
         else timed[engine].testMs = ms;
       }
     }
     const results = {};
-    for (const engine of engines) {
-      children[engine].resume();
-      children[engine].send('go');
-      results[engine] = { ...(await answer(engine, ['RESULT'])).data, ...interleavedTimes(timed[engine]) };
-    }
+    for (const engine of engines) results[engine] = { ...checked(engine, ['RESULT'], await children[engine].ask('go')).data, ...interleavedTimes(timed[engine]) };
     return results;
   } catch (error) {
     return { rtkd: { error: error.message }, torch: { error: error.message } };

@@ -126,8 +126,9 @@ export function runNodeChild(args, what) {
  * stderr is shown live; other stdout lines are ignored. `next()` resolves to the next tagged line's `{ tag, data }`
  * (data `{}` without json) and rejects once the process has ended without one; `send(line)` writes
  * a command; `end()` closes its stdin with `end`; `pause()` / `resume()` stop and continue the
- * whole process (SIGSTOP / SIGCONT); `step()` takes one step of a paused step server
- * (bench/vs-torch.mjs --interleave, bench/trees-ab.mjs).
+ * whole process (SIGSTOP / SIGCONT); `ask(command)` sends a command to a paused child and awaits its
+ * answer; `step()` takes one step of a paused step server (bench/vs-torch.mjs --interleave,
+ * bench/trees-ab.mjs).
  */
 export function startLineChild(command, args, what, env = process.env) {
   const child = spawn(command, args.map(String), { env, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -174,13 +175,17 @@ export function startLineChild(command, args, what, env = process.env) {
     resume() {
       if (!ended && process.platform !== 'win32') child.kill('SIGCONT');
     },
-    /** One `step` of a paused step server: resumed, asked, awaited, paused again; its STEP data. */
-    async step() {
+    /** `command` to a paused child: resumed, sent the command, its next tagged line awaited, paused again; that line. */
+    async ask(command) {
       this.resume();
-      this.send('step');
-      const answer = (await this.next()).data;
+      this.send(command);
+      const answer = await this.next();
       this.pause();
       return answer;
+    },
+    /** One `step` of a paused step server: its STEP data. */
+    async step() {
+      return (await this.ask('step')).data;
     },
   };
 }
