@@ -17,6 +17,15 @@ namespace rtkd {
 // Largest kh·kw the direct kernels handle (7×7); bigger filters take the im2col path.
 constexpr int kDirectMaxTaps = 49;
 
+// Where a direct forward kernel writes an output image: floats between neighbouring pixels of a
+// row and between rows (a strided input gradient's phase writes every other pixel of dx).
+struct OutputLayout {
+  long pixel, row;
+};
+
+// The packed [oh, ow, cout] layout of g's output.
+inline OutputLayout direct_output(const ConvGeometry& g) { return {g.cout, static_cast<long>(g.ow) * g.cout}; }
+
 // The per-image direct kernels of one SIMD flavour. `padded` is one image placed at (pt, pl)
 // inside zeros, `paddedWidth` pixels wide, with enough rows for every tap of every output row and
 // kDirectSlack(g) readable floats after its end (tiles read a little past the last pixel and
@@ -25,8 +34,9 @@ struct DirectConvKernels {
   int lanes;  // floats per vector
   // Output channels per filter panel for `cout` (the panels are zero-padded to this width).
   int (*panel_width)(int cout);
-  // y[oh, ow, cout] of one image from filter panels [ceil(cout/NR)][kh·kw·cin][NR].
-  void (*forward)(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y);
+  // y[oh, ow, cout] of one image from filter panels [ceil(cout/NR)][kh·kw·cin][NR], output pixel
+  // (oy, ox) at y + oy·out.row + ox·out.pixel (direct_output(g): packed).
+  void (*forward)(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y, const OutputLayout& out);
   // dw[kh, kw, cin, cout] += the filter gradient of one image; needs cout % lanes == 0. Null when
   // the flavour has none worth using.
   void (*filter)(const ConvGeometry& g, const float* padded, int paddedWidth, const float* dy, float* dw);
@@ -112,7 +122,7 @@ inline void tap_offsets(const ConvGeometry& g, int paddedWidth, long* offsets) {
 }
 
 template <class V, int MR, int NV, long L>
-void forward_image_with(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
+void forward_image_with(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y, const OutputLayout& layout) {
   constexpr int NR = V::W * NV;
   const int taps = g.kh * g.kw;
   long offsets[kDirectMaxTaps];
@@ -124,25 +134,25 @@ void forward_image_with(const ConvGeometry& g, const float* padded, int paddedWi
     for (int ox = 0; ox < g.ow; ox += MR) {
       const int rows = g.ow - ox < MR ? g.ow - ox : MR;
       const float* a = padded + (static_cast<long>(oy) * g.sh * paddedWidth + static_cast<long>(ox) * g.sw) * g.cin;
-      float* out = y + (static_cast<long>(oy) * g.ow + ox) * g.cout;
+      float* out = y + oy * layout.row + ox * layout.pixel;
       for (int c0 = 0; c0 < g.cout; c0 += NR) {
         const int cols = g.cout - c0 < NR ? g.cout - c0 : NR;
         const float* bp = panels + (c0 / NR) * K * NR;
         if (cols == NR) {
-          forward_rows<V, MR, NV, L>(rows, a, lda, offsets, taps, g.cin, bp, out + c0, g.cout);
+          forward_rows<V, MR, NV, L>(rows, a, lda, offsets, taps, g.cin, bp, out + c0, layout.pixel);
           continue;
         }
         forward_rows<V, MR, NV, L>(rows, a, lda, offsets, taps, g.cin, bp, tile, NR);
         for (int r = 0; r < rows; ++r)
-          for (int q = 0; q < cols; ++q) out[static_cast<long>(r) * g.cout + c0 + q] = tile[r * NR + q];
+          for (int q = 0; q < cols; ++q) out[r * layout.pixel + c0 + q] = tile[r * NR + q];
       }
     }
 }
 
 template <class V, int MR, int NV>
-void forward_image(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
+void forward_image(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y, const OutputLayout& layout) {
   with_row_stride(static_cast<long>(g.sw) * g.cin, [&](auto stride) {
-    forward_image_with<V, MR, NV, decltype(stride)::value>(g, padded, paddedWidth, panels, y);
+    forward_image_with<V, MR, NV, decltype(stride)::value>(g, padded, paddedWidth, panels, y, layout);
   });
 }
 
@@ -236,9 +246,9 @@ template <class V, int WideMR, int WideNV, int NarrowMR, int NarrowNV>
 struct DirectForward {
   static int panel_width(int cout) { return cout > V::W * NarrowNV ? V::W * WideNV : V::W * NarrowNV; }
 
-  static void forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y) {
-    if (panel_width(g.cout) == V::W * WideNV) forward_image<V, WideMR, WideNV>(g, padded, paddedWidth, panels, y);
-    else forward_image<V, NarrowMR, NarrowNV>(g, padded, paddedWidth, panels, y);
+  static void forward(const ConvGeometry& g, const float* padded, int paddedWidth, const float* panels, float* y, const OutputLayout& out) {
+    if (panel_width(g.cout) == V::W * WideNV) forward_image<V, WideMR, WideNV>(g, padded, paddedWidth, panels, y, out);
+    else forward_image<V, NarrowMR, NarrowNV>(g, padded, paddedWidth, panels, y, out);
   }
 };
 

@@ -32,7 +32,7 @@
 namespace rtkd {
 namespace {
 
-thread_local std::vector<float> colBuffer, padBuffer, phaseBuffer;
+thread_local std::vector<float> colBuffer, padBuffer;
 
 float* grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
@@ -200,7 +200,7 @@ void direct_forward(const ConvGeometry& g, const float* x, const std::vector<flo
   const long inSize = static_cast<long>(g.h) * g.w * g.cin, pixels = static_cast<long>(g.oh) * g.ow;
   const DirectConvKernels& kernels = direct();
   pool().parallel_for(g.n, [&](long n) {
-    kernels.forward(g, pad_image(g, p, x + n * inSize), p.width, panels.data(), y + n * pixels * g.cout);
+    kernels.forward(g, pad_image(g, p, x + n * inSize), p.width, panels.data(), y + n * pixels * g.cout, direct_output(g));
     if (!epilogue.empty()) apply_epilogue(epilogue, y, n * pixels, (n + 1) * pixels, g.cout);
   });
 }
@@ -233,7 +233,7 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 struct InputPhase {
   int py, px;
   ConvGeometry g;             // that stride-1 conv: g.oh × g.ow are the phase's input pixels
-  std::vector<float> filter;  // the sub-filter: direct panels, or for a pointwise g its [cout][cin] matrix
+  std::vector<float> filter;  // the sub-filter as direct panels
 };
 
 // The taps of one axis that land on phase p: the first, how many, and the sub-conv's padding.
@@ -249,7 +249,8 @@ PhaseTaps phase_taps(int p, int pad, int stride, int k) {
 
 // The phases of g's input gradient with w's sub-filters, or none when one does not fit the direct
 // kernels or gets no tap (a kernel smaller than the stride, as 1×1 stride-2 convs: col2im's
-// scatter is as fast there), and the im2col path runs.
+// scatter is as fast there), and the im2col path runs. A phase with one tap (a 1×1 sub-conv) runs
+// on the direct kernels too: it then writes straight into dx, and adds in the same order as a GEMM.
 std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
   std::vector<InputPhase> phases;
   for (int py = 0; py < g.sh && py < g.h; ++py)
@@ -263,49 +264,58 @@ std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
         const long ky = ty.first + (ty.count - 1 - tap / tx.count) * g.sh, kx = tx.first + (tx.count - 1 - tap % tx.count) * g.sw;
         return w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
       };
-      InputPhase phase{py, px, t, {}};
-      if (is_pointwise(t)) {
-        phase.filter.resize(static_cast<size_t>(g.cout) * g.cin);
-        for (long co = 0; co < g.cout; ++co)
-          for (long ci = 0; ci < g.cin; ++ci) phase.filter[co * g.cin + ci] = value(0, co, ci);
-      } else if (direct_applies(t)) {
-        phase.filter = pack_panels(static_cast<long>(t.kh) * t.kw * g.cout, g.cin, direct().panel_width(g.cin),
-                                   [&](long k, int ci) { return value(k / g.cout, k % g.cout, ci); });
-      } else {
-        return {};
-      }
-      phases.push_back(std::move(phase));
+      if (t.pt < 0 || t.pl < 0 || t.kh * t.kw > kDirectMaxTaps) return {};
+      phases.push_back({py, px, t, pack_panels(static_cast<long>(t.kh) * t.kw * g.cout, g.cin, direct().panel_width(g.cin),
+                                               [&](long k, int ci) { return value(k / g.cout, k % g.cout, ci); })});
     }
   return phases;
 }
 
+// One zero-padded copy of a dy image that serves every phase: placed at (top, left), the largest
+// padding a phase asks for, and as tall and wide as the furthest a phase reads; a phase with less
+// padding reads it from (top − its pt, left − its pl) on.
+struct SharedPadding {
+  ConvGeometry g;  // a phase's geometry with the shared padding (what pad_image reads)
+  PaddedSize size;
+};
+
+// For phases, which are not empty.
+SharedPadding shared_padding(const std::vector<InputPhase>& phases) {
+  SharedPadding s{phases.front().g, {0, 0}};
+  for (const InputPhase& phase : phases) {
+    s.g.pt = std::max(s.g.pt, phase.g.pt);
+    s.g.pl = std::max(s.g.pl, phase.g.pl);
+    s.g.kw = std::max(s.g.kw, phase.g.kw);
+  }
+  for (const InputPhase& phase : phases) {
+    const PaddedSize own = padded_size(phase.g);
+    s.size.height = std::max(s.size.height, s.g.pt - phase.g.pt + own.height);
+    s.size.width = std::max(s.size.width, s.g.pl - phase.g.pl + own.width);
+  }
+  return s;
+}
+
 // conv2d_backprop_input of a strided conv, phase by phase on the direct kernels (no col2im
-// scatter-add: each input pixel is written once). False when it does not apply, or when
-// RTKD_NATIVE_STRIDED_INPUT=0 (read at every call, for A/B runs) asks for im2col.
+// scatter-add: each input pixel is written once, by its phase straight into dx). False when it does
+// not apply, or when RTKD_NATIVE_STRIDED_INPUT=0 (read at every call, for A/B runs) asks for im2col.
 bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const ConvEpilogue& epilogue = {}) {
   const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
   if ((g.sh == 1 && g.sw == 1) || g.pt < 0 || g.pl < 0 || (env && std::strcmp(env, "0") == 0)) return false;
   const std::vector<InputPhase> phases = input_phases(g, w);
   if (phases.empty()) return false;
+  const SharedPadding shared = shared_padding(phases);
   const long dySize = static_cast<long>(g.oh) * g.ow * g.cout, dxSize = static_cast<long>(g.h) * g.w * g.cin;
+  const OutputLayout phaseLayout{static_cast<long>(g.sw) * g.cin, static_cast<long>(g.sh) * g.w * g.cin};
   const DirectConvKernels& kernels = direct();
   pool().parallel_for(g.n, [&](long n) {
     const float* image = dy + n * dySize;
     float* out = dx + n * dxSize;
+    const float* padded = pad_image(shared.g, shared.size, image);
     for (const InputPhase& phase : phases) {
       const ConvGeometry& t = phase.g;
-      const long pixels = static_cast<long>(t.oh) * t.ow;
-      float* values = grow(phaseBuffer, pixels * g.cin);
-      if (is_pointwise(t)) {
-        sgemm(pixels, g.cin, g.cout, Matrix{image, g.cout, 1}, Matrix{phase.filter.data(), g.cin, 1}, values, g.cin, false);
-      } else {
-        const PaddedSize p = padded_size(t);
-        kernels.forward(t, pad_image(t, p, image), p.width, phase.filter.data(), values);
-      }
-      for (int a = 0; a < t.oh; ++a)
-        for (int b = 0; b < t.ow; ++b)
-          std::memcpy(out + ((static_cast<long>(phase.py) + a * g.sh) * g.w + phase.px + b * g.sw) * g.cin,
-                      values + (static_cast<long>(a) * t.ow + b) * g.cin, g.cin * sizeof(float));
+      float* first = out + (static_cast<long>(phase.py) * g.w + phase.px) * g.cin;
+      const long shift = (static_cast<long>(shared.g.pt - t.pt) * shared.size.width + (shared.g.pl - t.pl)) * t.cin;
+      kernels.forward(t, padded + shift, shared.size.width, phase.filter.data(), first, phaseLayout);
     }
     const long pixels = static_cast<long>(g.h) * g.w;
     if (!epilogue.empty()) apply_epilogue(epilogue, dx, n * pixels, (n + 1) * pixels, g.cin);
