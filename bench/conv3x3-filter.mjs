@@ -1,5 +1,5 @@
 // Per-shape timings of @rtkd/native's filter gradient of stride-1 3×3 convs: the previous kernels
-// (RTKD_NATIVE_WINOGRAD_FILTER=0: the direct kernel on AVX-512 from 128 output pixels, else
+// (RTKD_NATIVE_WINOGRAD_FILTER=0: the direct kernel from 128 output pixels, 64 on AVX-512, else
 // im2col + GEMM) against Winograd F(2×2,3×3), switched per call in one process (A/B interleaved,
 // so both see the same load), with the forward conv (the fixed rule's path) as the yardstick.
 //   node bench/conv3x3-filter.mjs [--threads 2] [--reps 5] [--batch 64] [--shapes "32,32,16,16;8,8,64,64"] [--errors]

@@ -417,10 +417,13 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   backprop_input_with(g, dy, w, dx, {});
 }
 
-// The direct filter gradient re-reads the image once per (tap, channel tile): on small maps (8×8)
-// its short loops lose to im2col + GEMM.
+// The direct filter gradient re-reads the image once per (tap, channel tile): on small outputs its
+// short loops lose to im2col + GEMM — below 128 pixels with AVX2, below 64 with AVX-512, whose
+// direct kernel beat im2col on 8×8 outputs of stride-2 convs (16×16×32→64: 0.74–0.80 of its time;
+// 16×16×64→128: 0.89–1.04; AVX2 1.01–1.25). Both paths add each image's pixels in the same order.
 bool direct_filter_applies(const ConvGeometry& g) {
-  return direct().filter && direct_applies(g) && g.cout % direct().lanes == 0 && static_cast<long>(g.oh) * g.ow >= 128;
+  const long fewestPixels = isa() == Isa::kAvx512 ? 64 : 128;
+  return direct().filter && direct_applies(g) && g.cout % direct().lanes == 0 && static_cast<long>(g.oh) * g.ow >= fewestPixels;
 }
 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
