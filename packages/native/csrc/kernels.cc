@@ -229,11 +229,14 @@ bool direct_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 
 // One output phase (py, px) of a strided conv's input gradient: the input pixels
 // (py + sh·a, px + sw·b) receive only the taps ky ≡ py + pt (mod sh), kx ≡ px + pl (mod sw), which
-// form a stride-1 conv of dy with a sub-filter (those taps in reverse order, channel axes swapped).
+// form a stride-1 conv of dy with a sub-filter (those taps in reverse order, channel axes swapped),
+// or, when no tap lands there (a kernel smaller than the stride), nothing: those pixels are zero.
 struct InputPhase {
   int py, px;
   ConvGeometry g;             // that stride-1 conv: g.oh × g.ow are the phase's input pixels
-  std::vector<float> filter;  // the sub-filter as direct panels
+  std::vector<float> filter;  // the sub-filter as direct panels (empty when no tap lands)
+
+  bool empty() const { return g.kh == 0 || g.kw == 0; }
 };
 
 // The taps of one axis that land on phase p: the first, how many, and the sub-conv's padding.
@@ -248,9 +251,8 @@ PhaseTaps phase_taps(int p, int pad, int stride, int k) {
 }
 
 // The phases of g's input gradient with w's sub-filters, or none when one does not fit the direct
-// kernels or gets no tap (a kernel smaller than the stride, as 1×1 stride-2 convs: col2im's
-// scatter is as fast there), and the im2col path runs. A phase with one tap (a 1×1 sub-conv) runs
-// on the direct kernels too: it then writes straight into dx, and adds in the same order as a GEMM.
+// kernels, and the im2col path runs. A phase with one tap (a 1×1 sub-conv) runs on the direct
+// kernels too: it then writes straight into dx, and adds in the same order as a GEMM.
 std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
   std::vector<InputPhase> phases;
   for (int py = 0; py < g.sh && py < g.h; ++py)
@@ -258,7 +260,10 @@ std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
       const PhaseTaps ty = phase_taps(py, g.pt, g.sh, g.kh), tx = phase_taps(px, g.pl, g.sw, g.kw);
       const ConvGeometry t{g.n, g.oh, g.ow, g.cout, ty.count, tx.count, g.cin, 1, 1, ty.pad, tx.pad,
                            (g.h - py + g.sh - 1) / g.sh, (g.w - px + g.sw - 1) / g.sw};
-      if (ty.count == 0 || tx.count == 0) return {};
+      if (ty.count == 0 || tx.count == 0) {
+        phases.push_back({py, px, t, {}});
+        continue;
+      }
       // Sub-filter entry (tap, co, ci): tap (a, b) is g's tap (first + (count − 1 − a)·stride) per axis.
       const auto value = [&](long tap, long co, long ci) {
         const long ky = ty.first + (ty.count - 1 - tap / tx.count) * g.sh, kx = tx.first + (tx.count - 1 - tap % tx.count) * g.sw;
@@ -279,15 +284,20 @@ struct SharedPadding {
   PaddedSize size;
 };
 
-// For phases, which are not empty.
+// For phases of which at least one has a tap.
 SharedPadding shared_padding(const std::vector<InputPhase>& phases) {
-  SharedPadding s{phases.front().g, {0, 0}};
+  SharedPadding s{};
+  bool first = true;
   for (const InputPhase& phase : phases) {
+    if (phase.empty()) continue;
+    if (first) s.g = phase.g;
+    first = false;
     s.g.pt = std::max(s.g.pt, phase.g.pt);
     s.g.pl = std::max(s.g.pl, phase.g.pl);
     s.g.kw = std::max(s.g.kw, phase.g.kw);
   }
   for (const InputPhase& phase : phases) {
+    if (phase.empty()) continue;
     const PaddedSize own = padded_size(phase.g);
     s.size.height = std::max(s.size.height, s.g.pt - phase.g.pt + own.height);
     s.size.width = std::max(s.size.width, s.g.pl - phase.g.pl + own.width);
@@ -302,7 +312,7 @@ bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float*
   const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
   if ((g.sh == 1 && g.sw == 1) || g.pt < 0 || g.pl < 0 || (env && std::strcmp(env, "0") == 0)) return false;
   const std::vector<InputPhase> phases = input_phases(g, w);
-  if (phases.empty()) return false;
+  if (std::all_of(phases.begin(), phases.end(), [](const InputPhase& phase) { return phase.empty(); })) return false;
   const SharedPadding shared = shared_padding(phases);
   const long dySize = static_cast<long>(g.oh) * g.ow * g.cout, dxSize = static_cast<long>(g.h) * g.w * g.cin;
   const OutputLayout phaseLayout{static_cast<long>(g.sw) * g.cin, static_cast<long>(g.sh) * g.w * g.cin};
@@ -314,6 +324,11 @@ bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float*
     for (const InputPhase& phase : phases) {
       const ConvGeometry& t = phase.g;
       float* first = out + (static_cast<long>(phase.py) * g.w + phase.px) * g.cin;
+      if (phase.empty()) {
+        for (int a = 0; a < t.oh; ++a)
+          for (int b = 0; b < t.ow; ++b) std::memset(first + a * phaseLayout.row + b * phaseLayout.pixel, 0, g.cin * sizeof(float));
+        continue;
+      }
       const long shift = (static_cast<long>(shared.g.pt - t.pt) * shared.size.width + (shared.g.pl - t.pl)) * t.cin;
       kernels.forward(t, padded + shift, shared.size.width, phase.filter.data(), first, phaseLayout);
     }
