@@ -49,11 +49,19 @@ function cpuTicks() {
   }
 }
 
+/** A kernel call's row in a by-shape profile: its name, its inputs' shapes and its strides. */
+function kernelShapeKey(name, args) {
+  const shapes = Object.values(args.inputs ?? {}).map((t) => t?.shape?.join('×') ?? '?');
+  const strides = args.attrs?.strides;
+  return `${name} ${shapes.join(', ')}${strides ? ` stride ${[strides].flat().join('×')}` : ''}`;
+}
+
 /**
  * Wraps every kernel of `backendName` with a timer recording self time (nested kernel calls
- * subtracted), wall and process CPU. `take(steps)` gives per-step figures, slowest first.
+ * subtracted), wall and process CPU. `take(steps)` gives per-step figures, slowest first; with
+ * `byShape` one row per kernel and input shapes (and strides), not per kernel.
  */
-export function installProfiler(tf, backendName) {
+export function installProfiler(tf, backendName, { byShape = false } = {}) {
   const stats = new Map();
   const stack = [];
   for (const config of tf.getKernelsForBackend(backendName)) {
@@ -80,11 +88,12 @@ export function installProfiler(tf, backendName) {
             parent.child += total;
             parent.childCpu += totalCpu;
           }
-          const s = stats.get(name) ?? { ms: 0, cpu: 0, calls: 0 };
+          const key = byShape ? kernelShapeKey(name, args) : name;
+          const s = stats.get(key) ?? { ms: 0, cpu: 0, calls: 0 };
           s.ms += total - frame.child;
           s.cpu += totalCpu - frame.childCpu;
           s.calls += 1;
-          stats.set(name, s);
+          stats.set(key, s);
         }
       }, inner),
     });

@@ -35,6 +35,7 @@ const USAGE = `usage: node bench/vs-torch.mjs [options]
   --omp-wait POLICY OMP_WAIT_POLICY of the PyTorch process: passive or active (default unset: its
                     OpenMP threads spin, which collapses its times when the cores are shared)
   --profile         also print rtkd's per-kernel self time of each case
+  --profile-shapes  the same, one row per kernel and input shapes (and strides): which layer's call it is
   --json            print only {"cases":[{"name","rtkd_ms","torch_ms","ratio",…}]} on stdout`;
 
 const { values: opts } = parseArgs({
@@ -49,6 +50,7 @@ const { values: opts } = parseArgs({
     python: { type: 'string' },
     'omp-wait': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'profile-shapes': { type: 'boolean', default: false },
     interleave: { type: 'boolean', default: false },
     serve: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -84,6 +86,7 @@ const count = (name) => {
 const ompPolicy = opts['omp-wait']?.toUpperCase();
 if (ompPolicy !== undefined && ompPolicy !== 'PASSIVE' && ompPolicy !== 'ACTIVE') throw new Error(`--omp-wait must be passive or active, got '${opts['omp-wait']}'`);
 
+if (opts['profile-shapes']) opts.profile = true;
 if (opts.interleave && (count('rounds') > 1 || opts.profile)) throw new Error('--interleave takes neither --rounds nor --profile');
 if (opts.child) await runRtkdChild(opts.child);
 else await runParent();
@@ -203,7 +206,7 @@ function round(x, digits = 1) {
 
 function runRtkd(name) {
   const args = [fileURLToPath(import.meta.url), '--child', name, '--threads', opts.threads, '--steps', opts.steps, '--warmup', opts.warmup, '--batch', opts.batch, '--backend', opts.backend];
-  if (opts.profile) args.push('--profile');
+  if (opts.profile) args.push(opts['profile-shapes'] ? '--profile-shapes' : '--profile');
   const { result, lines } = runNodeChild(args, 'rtkd');
   return { ...result, lines };
 }
@@ -254,7 +257,7 @@ async function runRtkdChild(name) {
   const report = await core.initBackend(opts.backend, { threads });
   for (const note of report.notes) console.log(`  note (${report.name}): ${note}`);
   for (const s of report.skipped) console.log(`  skipped ${s.name}: ${s.reason}`);
-  const profiler = opts.profile ? installProfiler(tf, report.tfBackend) : undefined;
+  const profiler = opts.profile ? installProfiler(tf, report.tfBackend, { byShape: opts['profile-shapes'] }) : undefined;
 
   const rng = new core.Rng(1);
   const x = tf.tensor4d(rng.normalArray(batch * 32 * 32 * 3), [batch, 32, 32, 3]);
@@ -328,8 +331,9 @@ function buildStep(name, { core, models, losses, train, tf }, x, labels) {
 function printProfile(rows, stepMs, stepCpuMs, name) {
   const inKernels = rows.reduce((a, r) => a + r.ms, 0);
   console.log(`\nper-kernel self time, ${name}: step ${stepMs.toFixed(0)} ms wall / ${stepCpuMs.toFixed(0)} ms cpu; in kernels ${inKernels.toFixed(0)} ms, engine/JS ${Math.max(0, stepMs - inKernels).toFixed(0)} ms`);
+  const shown = opts['profile-shapes'] ? 40 : 18;
   console.log('| kernel | ms/step | share | calls/step |\n|---|---|---|---|');
-  for (const r of rows.slice(0, 18)) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)}% | ${r.calls.toFixed(0)} |`);
-  const rest = rows.slice(18).reduce((a, r) => a + r.ms, 0);
-  console.log(`| (${Math.max(0, rows.length - 18)} others) | ${rest.toFixed(1)} | ${((100 * rest) / stepMs).toFixed(1)}% | |`);
+  for (const r of rows.slice(0, shown)) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)}% | ${r.calls.toFixed(0)} |`);
+  const rest = rows.slice(shown).reduce((a, r) => a + r.ms, 0);
+  console.log(`| (${Math.max(0, rows.length - shown)} others) | ${rest.toFixed(1)} | ${((100 * rest) / stepMs).toFixed(1)}% | |`);
 }
