@@ -250,8 +250,8 @@ PhaseTaps phase_taps(int p, int pad, int stride, int k) {
   return {first, count, count - 1 - (p + pad - first) / stride};
 }
 
-// The phases of g's input gradient with w's sub-filters, or none when one does not fit the direct
-// kernels, and the im2col path runs. A phase with one tap (a 1×1 sub-conv) runs on the direct
+// The phases of g's input gradient with w's sub-filters, or none — and the im2col path runs — when
+// one does not fit the direct kernels or no phase gets a tap. A phase with one tap (a 1×1 sub-conv) runs on the direct
 // kernels too: it then writes straight into dx, and adds in the same order as a GEMM.
 std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
   std::vector<InputPhase> phases;
@@ -273,6 +273,7 @@ std::vector<InputPhase> input_phases(const ConvGeometry& g, const float* w) {
       phases.push_back({py, px, t, pack_panels(static_cast<long>(t.kh) * t.kw * g.cout, g.cin, direct().panel_width(g.cin),
                                                [&](long k, int ci) { return value(k / g.cout, k % g.cout, ci); })});
     }
+  if (std::all_of(phases.begin(), phases.end(), [](const InputPhase& phase) { return phase.empty(); })) return {};
   return phases;
 }
 
@@ -284,14 +285,12 @@ struct SharedPadding {
   PaddedSize size;
 };
 
-// For phases of which at least one has a tap.
+// For input_phases' phases (at least one has a tap).
 SharedPadding shared_padding(const std::vector<InputPhase>& phases) {
-  SharedPadding s{};
-  bool first = true;
+  const auto tapped = std::find_if(phases.begin(), phases.end(), [](const InputPhase& phase) { return !phase.empty(); });
+  SharedPadding s{tapped->g, {0, 0}};
   for (const InputPhase& phase : phases) {
     if (phase.empty()) continue;
-    if (first) s.g = phase.g;
-    first = false;
     s.g.pt = std::max(s.g.pt, phase.g.pt);
     s.g.pl = std::max(s.g.pl, phase.g.pl);
     s.g.kw = std::max(s.g.kw, phase.g.kw);
@@ -312,7 +311,7 @@ bool strided_backprop_input(const ConvGeometry& g, const float* dy, const float*
   const char* env = std::getenv("RTKD_NATIVE_STRIDED_INPUT");
   if ((g.sh == 1 && g.sw == 1) || g.pt < 0 || g.pl < 0 || (env && std::strcmp(env, "0") == 0)) return false;
   const std::vector<InputPhase> phases = input_phases(g, w);
-  if (std::all_of(phases.begin(), phases.end(), [](const InputPhase& phase) { return phase.empty(); })) return false;
+  if (phases.empty()) return false;
   const SharedPadding shared = shared_padding(phases);
   const long dySize = static_cast<long>(g.oh) * g.ow * g.cout, dxSize = static_cast<long>(g.h) * g.w * g.cin;
   const OutputLayout phaseLayout{static_cast<long>(g.sw) * g.cin, static_cast<long>(g.sh) * g.w * g.cin};
