@@ -76,9 +76,15 @@ const WinogradKernels& winograd_kernels();
 // `buffer` grown to at least n floats (the callers keep thread-local buffers across calls).
 float* winograd_buffer(std::vector<float>& buffer, size_t n);
 
+// G of F(2×2,3×3) and F(4×4,3×3) (rows: the (m+2) filter-transform points); the filter gradient's
+// inverse transform (winograd_filter.cc) uses the same tables.
+inline constexpr double kWinogradG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+inline constexpr double kWinogradG4[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                                             {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+
 // Output tile side Winograd runs `g` with (2 or 4), or 0 for the direct kernels: the fixed shape
-// rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies;
-// read at every call).
+// rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies,
+// accurate = the rule without F(4×4,3×3); read at every call).
 int winograd_tile(const ConvGeometry& g);
 
 // y = conv(x, w) for a geometry with winograd_tile(g) = m ∈ {2, 4} and a 3×3 filter w.

@@ -6,7 +6,8 @@ import { convGeometry, convReference } from './conv-reference.js';
 
 // Winograd F(2×2,3×3) and F(4×4,3×3) (csrc/winograd.h) against a float64 reference, on the forward
 // conv and the input gradient. RTKD_NATIVE_WINOGRAD is read at every call: 0 = direct kernels,
-// 2 / 4 = that Winograd tile wherever it applies, empty = the fixed rule.
+// 2 / 4 = that Winograd tile wherever it applies, empty = the fixed rule, accurate = the rule
+// without F(4×4,3×3).
 
 type Shape = { n: number; h: number; w: number; cin: number; cout: number; pad: number };
 
@@ -81,17 +82,23 @@ export function describeWinogradMatchesFloat64(isa?: 'avx512' | 'avx2' | 'generi
       });
     });
 
-    it('picks by the fixed rule when not told: F(2×2,3×3) from 32 channels on each side (portable: 16), else direct', () => {
+    it('picks by the fixed rule when not told: F(4×4,3×3) with 16 to 64 channels on each side, F(2×2,3×3) from 32 (portable: 16) beyond, else direct; accurate: without F(4×4,3×3)', () => {
       const least = { avx512: 32, avx2: 32, generic: 16 }[loadNativeAddon().isa()];
+      const shape = (cin: number, cout: number): Shape => ({ n: 1, h: 6, w: 7, cin, cout, pad: 1 });
       const bits = (s: Shape, mode: string) => {
         const { x, f, dy } = inputs(s, 300);
         return run(s, mode, x, f, dy);
       };
-      const wide: Shape = { n: 1, h: 6, w: 7, cin: least, cout: least, pad: 1 };
-      const narrow: Shape = { ...wide, cout: least - 1 };
-      expect(bits(wide, '')).toEqual(bits(wide, '2'));
-      expect(bits(narrow, '')).toEqual(bits(narrow, '0'));
-      expect(bits(wide, '2')).not.toEqual(bits(wide, '0'));
+      const expectPath = (s: Shape, mode: string, path: string) => expect(bits(s, mode), `${label(s)}, mode '${mode}'`).toEqual(bits(s, path));
+      expectPath(shape(16, 64), '', '4');
+      expectPath(shape(64, 16), '', '4');
+      expectPath(shape(15, 64), '', '0');
+      expectPath(shape(least, 65), '', '2');
+      expectPath(shape(least - 1, 65), '', '0');
+      expectPath(shape(least, least), 'accurate', '2');
+      expectPath(shape(least - 1, 64), 'accurate', '0');
+      expect(bits(shape(16, 64), '4')).not.toEqual(bits(shape(16, 64), '2'));
+      expect(bits(shape(least, 65), '2')).not.toEqual(bits(shape(least, 65), '0'));
     });
 
     it('is bit-identical for 1 and 2 threads', () => {
