@@ -1,7 +1,8 @@
 // Per-shape timings of @rtkd/native's filter gradient of stride-1 3×3 convs: the previous kernels
 // (RTKD_NATIVE_WINOGRAD_FILTER=0: the direct kernel from 128 output pixels, 64 on AVX-512, else
-// im2col + GEMM) against Winograd F(2×2,3×3), switched per call in one process (A/B interleaved,
-// so both see the same load), with the forward conv (the fixed rule's path) as the yardstick.
+// im2col + GEMM) against Winograd F(2×2,3×3) (=1) and F(4×4,3×3) (=4), switched per call in one
+// process (interleaved, so all see the same load), with the forward conv (the fixed rule's path)
+// as the yardstick.
 //   node bench/conv3x3-filter.mjs [--threads 2] [--reps 5] [--batch 64] [--shapes "32,32,16,16;8,8,64,64"] [--errors]
 // GFLOP/s count the direct convolution's 2·9·cin·cout multiply-adds per output pixel for every
 // path. --errors prints each path's rounding error on `--batch` images (default here 4) of each
@@ -17,7 +18,7 @@ const addon = nativeAddon(threads);
 
 // [h, w, cin, cout]: the 3×3 stride-1 'same' convs of ResNet-20 / WRN-16-2 / WRN-40-2 (CIFAR).
 const SHAPES = shapesArg([[32, 32, 16, 16], [16, 16, 32, 32], [8, 8, 64, 64], [32, 32, 32, 32], [16, 16, 64, 64], [8, 8, 128, 128]]);
-const MODES = [['old', '0'], ['F(2,3)', '']];
+const MODES = [['old', '0'], ['F(2,3)', '1'], ['F(4,3)', '4']];
 
 function time(fn) {
   const c0 = process.cpuUsage(), t0 = performance.now();
@@ -80,8 +81,8 @@ if (errorsOnly) {
 }
 
 console.log(`isa ${addon.isa()}, ${threads} threads, batch ${batch}, median of ${reps}, A/B interleaved; load average at start ${os.loadavg()[0].toFixed(2)}`);
-console.log('| shape (h×w×cin→cout) | filter grad, old: ms (cpu ms) GFLOP/s | filter grad, F(2,3): ms (cpu ms) GFLOP/s | forward conv: ms (cpu ms) GFLOP/s |');
-console.log('|---|---|---|---|');
+console.log('| shape (h×w×cin→cout) | ' + MODES.map(([m]) => `filter grad, ${m}: ms (cpu ms) GFLOP/s`).join(' | ') + ' | forward conv: ms (cpu ms) GFLOP/s |');
+console.log('|---|' + MODES.map(() => '---').join('|') + '|---|');
 for (const [h, w, cin, cout] of SHAPES) {
   const g = [batch, h, w, cin, 3, 3, cout, 1, 1, 1, 1, h, w];
   const x = Float32Array.from({ length: batch * h * w * cin }, () => Math.random() - 0.5);

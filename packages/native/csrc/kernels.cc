@@ -441,7 +441,7 @@ bool direct_filter_applies(const ConvGeometry& g) {
 }
 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
-  if (winograd_filter_applies(g)) return winograd_filter(g, x, dy, dw);
+  if (const int m = winograd_filter_tile(g)) return winograd_filter(g, m, x, dy, dw);
   const long M = static_cast<long>(g.oh) * g.ow, K = static_cast<long>(g.kh) * g.kw * g.cin;
   const long inSize = static_cast<long>(g.h) * g.w * g.cin;
   const bool pointwise = is_pointwise(g);

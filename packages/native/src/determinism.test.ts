@@ -109,13 +109,15 @@ describe('training on the native kernels is deterministic', () => {
     }
   });
 
-  it('also with the Winograd filter gradient (RTKD_NATIVE_WINOGRAD_FILTER=1 forces it on the stride-1 conv)', () => {
+  it('also with the Winograd filter gradients (RTKD_NATIVE_WINOGRAD_FILTER=1 and =4 force F(2×2,3×3) and F(4×4,3×3) on the stride-1 conv)', () => {
     const previous = withEnv('RTKD_NATIVE_WINOGRAD_FILTER', '0', () => train(2, 4));
-    withEnv('RTKD_NATIVE_WINOGRAD_FILTER', '1', () => {
-      const first = train(2, 4);
-      expect(train(1, 4)).toEqual(first);
-      expect(train(2, 4)).toEqual(first);
-      expect(first[0]).not.toEqual(previous[0]); // Winograd did run (it rounds differently)
-    });
+    for (const tile of ['1', '4']) {
+      withEnv('RTKD_NATIVE_WINOGRAD_FILTER', tile, () => {
+        const first = train(2, 4);
+        expect(train(1, 4)).toEqual(first);
+        expect(train(2, 4)).toEqual(first);
+        expect(first[0]).not.toEqual(previous[0]); // Winograd did run (it rounds differently)
+      });
+    }
   });
 });

@@ -3,9 +3,10 @@ import { expectSameForThreadCounts, scaledError, withEnv } from '@rtkd/testing';
 import { Rng } from '@rtkd/core';
 import { loadNativeAddon } from '../addon.js';
 
-// The Winograd F(2×2,3×3) filter gradient (csrc/winograd_filter.h) against a float64 reference.
-// RTKD_NATIVE_WINOGRAD_FILTER is read at every call: 0 = the previous kernels (direct / im2col +
-// GEMM), 1 = Winograd on every stride-1 3×3 conv, empty = the fixed rule.
+// The Winograd F(2×2,3×3) and F(4×4,3×3) filter gradients (csrc/winograd_filter.h) against a
+// float64 reference. RTKD_NATIVE_WINOGRAD_FILTER is read at every call: 0 = the previous kernels
+// (direct / im2col + GEMM), 1 (or 2) / 4 = F(2×2,3×3) / F(4×4,3×3) on every stride-1 3×3 conv,
+// empty = the fixed rule, accurate = the rule without F(4×4,3×3).
 
 type Shape = { n: number; h: number; w: number; cin: number; cout: number; pad: number };
 
@@ -23,8 +24,9 @@ const SHAPES: Shape[] = [
   { n: 2, h: 9, w: 9, cin: 64, cout: 8, pad: 1 },
 ];
 
-/** Bound on max|dw − ref| / max|ref|; the errors bench/conv3x3-filter.mjs --errors measures (2–9e-7) are in the README. */
+/** Bounds on max|dw − ref| / max|ref| per path; the errors bench/conv3x3-filter.mjs --errors measures are in the README. */
 const BOUND = 2e-6;
+const F4_BOUND = 2e-5;
 
 function outSize(s: Shape): [number, number] {
   return [s.h + 2 * s.pad - 2, s.w + 2 * s.pad - 2];
@@ -83,31 +85,41 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
       it(label(s), () => {
         const { x, dy } = inputs(s, 400 + k);
         const want = reference(s, x, dy);
-        const old = run(s, '0', x, dy), winograd = run(s, '1', x, dy);
-        const errors = { previous: scaledError(old, want), winograd: scaledError(winograd, want) };
-        console.log(`${label(s)}: max|dw − ref| / max|ref| previous ${errors.previous.toExponential(1)}, Winograd ${errors.winograd.toExponential(1)}`);
+        const old = run(s, '0', x, dy), winograd = run(s, '1', x, dy), f4 = run(s, '4', x, dy);
+        const errors = { previous: scaledError(old, want), winograd: scaledError(winograd, want), f4: scaledError(f4, want) };
+        console.log(`${label(s)}: max|dw − ref| / max|ref| previous ${errors.previous.toExponential(1)}, F(2×2,3×3) ${errors.winograd.toExponential(1)}, F(4×4,3×3) ${errors.f4.toExponential(1)}`);
         expect(errors.previous, `${label(s)} previous kernels`).toBeLessThan(BOUND);
-        expect(errors.winograd, `${label(s)} Winograd`).toBeLessThan(BOUND);
-        expect(winograd).not.toEqual(old); // it rounds differently: proof that Winograd ran
+        expect(errors.winograd, `${label(s)} F(2×2,3×3)`).toBeLessThan(BOUND);
+        expect(errors.f4, `${label(s)} F(4×4,3×3)`).toBeLessThan(F4_BOUND);
+        // each rounds differently: proof that each ran
+        expect(winograd).not.toEqual(old);
+        expect(f4).not.toEqual(winograd);
       });
     });
 
-    it('picks by the fixed rule when not told: Winograd on every stride-1 3×3 conv from 16 input channels (portable kernels: on all; AVX-512: not for 16 output channels on 128 pixels or more)', () => {
+    it('picks by the fixed rule when not told: F(4×4,3×3) with 16 to 64 channels on each side; beyond, F(2×2,3×3) on every stride-1 3×3 conv from 16 input channels (portable kernels: on all; AVX-512: not for 16 output channels on 128 pixels or more)', () => {
       const isa = loadNativeAddon().isa();
       const least = isa === 'generic' ? 1 : 16;
       const bits = (s: Shape, mode: string) => {
         const { x, dy } = inputs(s, 500);
         return run(s, mode, x, dy);
       };
-      const wide: Shape = { n: 2, h: 6, w: 7, cin: Math.max(least, 3), cout: 32, pad: 1 };
+      const f4: Shape = { n: 2, h: 6, w: 7, cin: 16, cout: 64, pad: 1 };
+      expect(bits(f4, '')).toEqual(bits(f4, '4'));
+      expect(bits({ ...f4, cin: 64, cout: 16 }, '')).toEqual(bits({ ...f4, cin: 64, cout: 16 }, '4'));
+      // Beyond F(4×4,3×3)'s range (or with 'accurate'), the rule before it:
+      const wide: Shape = { n: 2, h: 6, w: 7, cin: Math.max(least, 3), cout: 65, pad: 1 };
       expect(bits(wide, '')).toEqual(bits(wide, '1'));
       expect(bits(wide, '1')).not.toEqual(bits(wide, '0'));
-      const oneVector: Shape = { ...wide, h: 12, w: 12, cout: 16 }; // ≥ 128 output pixels: the direct kernel's range
-      const smallMap: Shape = { ...wide, cout: 16 };
+      expect(bits(wide, '2')).toEqual(bits(wide, '1'));
+      const oneVector: Shape = { ...wide, h: 12, w: 12, cin: 80, cout: 16 }; // ≥ 128 output pixels: the direct kernel's range
+      const smallMap: Shape = { ...wide, cin: 80, cout: 16 };
       expect(bits(oneVector, '')).toEqual(bits(oneVector, isa === 'avx512' ? '0' : '1'));
       expect(bits(oneVector, '1')).not.toEqual(bits(oneVector, '0'));
       expect(bits(smallMap, '')).toEqual(bits(smallMap, '1'));
-      const firstLayer: Shape = { ...wide, cin: 3 };
+      const accurate: Shape = { ...f4, cin: Math.max(least, 3), cout: 32 };
+      expect(bits(accurate, 'accurate')).toEqual(bits(accurate, '1'));
+      const firstLayer: Shape = { ...wide, cin: 3, cout: 32 };
       expect(bits(firstLayer, '')).toEqual(bits(firstLayer, least > 3 ? '0' : '1'));
       const strided = [2, 9, 9, 16, 3, 3, 16, 2, 2, 1, 1, 5, 5];
       const { x, dy } = inputs({ n: 2, h: 9, w: 9, cin: 16, cout: 16, pad: 1 }, 501);
@@ -129,7 +141,7 @@ export function describeWinogradFilterMatchesFloat64(isa?: 'avx512' | 'avx2' | '
     it('is bit-identical for 1 and 2 threads and run to run', () => {
       const addon = loadNativeAddon();
       const cases = [SHAPES[5]!, SHAPES[6]!].map((s, k) => ({ s, ...inputs(s, 600 + k) }));
-      expectSameForThreadCounts((n) => addon.setThreads(n), () => cases.map(({ s, x, dy }) => Array.from(run(s, '1', x, dy))), 1);
+      for (const mode of ['1', '4']) expectSameForThreadCounts((n) => addon.setThreads(n), () => cases.map(({ s, x, dy }) => Array.from(run(s, mode, x, dy))), 1);
     });
   });
 }
