@@ -97,27 +97,24 @@ describe('training on the native kernels is deterministic', () => {
     expect(first[1]!.some((v, i) => v !== initial[i])).toBe(true); // the depthwise filter did train
   });
 
-  it('also on Winograd 3×3 convs (RTKD_NATIVE_WINOGRAD=2 and =4 force them on the stride-1 conv)', () => {
-    const direct = withEnv('RTKD_NATIVE_WINOGRAD', '0', () => train(2, 4));
-    for (const tile of ['2', '4']) {
-      withEnv('RTKD_NATIVE_WINOGRAD', tile, () => {
+  /** Each `values` of switch `name` trains bit-identically for 1 and 2 threads and differs from `off` (proof that its path ran). */
+  function expectDeterministicPaths(name: string, off: string, values: string[]): void {
+    const baseline = withEnv(name, off, () => train(2, 4));
+    for (const value of values) {
+      withEnv(name, value, () => {
         const first = train(2, 4);
         expect(train(1, 4)).toEqual(first);
         expect(train(2, 4)).toEqual(first);
-        expect(first[0]).not.toEqual(direct[0]); // Winograd did run (it rounds differently)
+        expect(first[0], `${name}=${value}`).not.toEqual(baseline[0]); // it rounds differently
       });
     }
+  }
+
+  it('also on Winograd 3×3 convs (RTKD_NATIVE_WINOGRAD=2 and =4 force them on the stride-1 conv)', () => {
+    expectDeterministicPaths('RTKD_NATIVE_WINOGRAD', '0', ['2', '4']);
   });
 
   it('also with the Winograd filter gradients (RTKD_NATIVE_WINOGRAD_FILTER=1 and =4 force F(2×2,3×3) and F(4×4,3×3) on the stride-1 conv)', () => {
-    const previous = withEnv('RTKD_NATIVE_WINOGRAD_FILTER', '0', () => train(2, 4));
-    for (const tile of ['1', '4']) {
-      withEnv('RTKD_NATIVE_WINOGRAD_FILTER', tile, () => {
-        const first = train(2, 4);
-        expect(train(1, 4)).toEqual(first);
-        expect(train(2, 4)).toEqual(first);
-        expect(first[0]).not.toEqual(previous[0]); // Winograd did run (it rounds differently)
-      });
-    }
+    expectDeterministicPaths('RTKD_NATIVE_WINOGRAD_FILTER', '0', ['1', '4']);
   });
 });
