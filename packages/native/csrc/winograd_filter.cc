@@ -1,7 +1,7 @@
 // The Winograd F(m×m,3×3) filter gradient (winograd_filter.h): the batch's m×m dy tiles are cut
 // into a fixed number of groups with their own transformed-domain sums M[(m+2)²][cin][cout]; per chunk
 // of a group, x tiles (the forward Winograd's input transform) and dy tiles are transformed and the
-// 16 GEMMs add into the group's M; then the groups are summed in order (in float64) and
+// (m+2)² GEMMs add into the group's M; then the groups are summed in order (in float64) and
 // transformed back (Gᵀ M G, float64, rounded once). Groups and chunks depend on the shape only, so
 // the bits do not depend on the thread count. Compiled without target flags: the heavy work runs
 // in the ISA's templates.
