@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findPython, formatSteal, printMarkdownTable, printStealNote, resultOf, runNodeChild, startLineChild, stealMeter, writeSyntheticCifar10 } from './lib.mjs';
+import { exitOnSignals, findPython, formatSteal, printMarkdownTable, printStealNote, resultOf, runNodeChild, startLineChild, stealMeter, writeSyntheticCifar10 } from './lib.mjs';
 
 const USAGE = `usage: node bench/epoch.mjs [options]
   --model NAME        the network trained (the student), default resnet20
@@ -98,6 +98,9 @@ async function runParent() {
   const say = opts.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
   const what = opts.teacher ? `${opts.teacher} → ${opts.model}, ${loss === 'afd-rtk' ? 'CE + 0.9·KL(T=4) + 200·AFD-RTK' : '0.1·CE + 0.9·KL(T=4)'}` : `${opts.model}, CE`;
   const temporary = opts.root ? undefined : mkdtempSync(path.join(os.tmpdir(), 'rtkd-bench-epoch-'));
+  const removeTemporary = () => temporary && rmSync(temporary, { recursive: true, force: true });
+  process.on('exit', removeTemporary); // also on a Ctrl-C (exitOnSignals), where `finally` does not run
+  exitOnSignals();
   const root = opts.root ?? temporary;
   try {
     if (temporary) writeSyntheticCifar10(temporary, subset ?? 50_000, testSubset ?? 10_000);
@@ -134,7 +137,7 @@ async function runParent() {
     else printTable(what, rtkd, torch, ratio, epochs);
     if (python && !python.ok) process.exitCode = 2;
   } finally {
-    if (temporary) rmSync(temporary, { recursive: true, force: true });
+    removeTemporary();
   }
 }
 

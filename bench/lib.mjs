@@ -3,6 +3,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 
 /** The median of a list of numbers (mean of the middle two for an even count). */
@@ -127,6 +128,38 @@ export function runNodeChild(args, what) {
   return { result, lines: out.split('\n').filter((l) => l && !l.startsWith('RESULT ')) };
 }
 
+let exitingOnSignals = false;
+
+/**
+ * Turns SIGINT, SIGTERM and SIGHUP into `process.exit` (status 128 + the signal's number), so the
+ * process's 'exit' handlers — ending children, removing temporary folders — run on a Ctrl-C too.
+ */
+export function exitOnSignals() {
+  if (exitingOnSignals) return;
+  exitingOnSignals = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(128 + osConstants.signals[signal]));
+}
+
+const liveChildren = new Set();
+let endingChildrenOnExit = false;
+
+/**
+ * Ends the line children still alive when this process exits or is interrupted: a paused child
+ * (SIGSTOP) would otherwise outlive the bench, stopped for good with its memory held, since the
+ * SIGINT of a Ctrl-C stays pending in a stopped process.
+ */
+function endChildrenOnExit() {
+  if (endingChildrenOnExit) return;
+  endingChildrenOnExit = true;
+  process.on('exit', () => {
+    for (const child of liveChildren) {
+      if (process.platform !== 'win32') child.kill('SIGCONT');
+      child.kill('SIGTERM');
+    }
+  });
+  exitOnSignals();
+}
+
 /**
  * Starts a child that talks in tagged lines on stdout — `READY`, `STEP`, `DONE` or `RESULT`, each
  * followed by optional json — and reads commands from its stdin: bench/vs-torch.mjs --interleave (its
@@ -141,6 +174,8 @@ export function runNodeChild(args, what) {
  */
 export function startLineChild(command, args, what, env = process.env) {
   const child = spawn(command, args.map(String), { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  liveChildren.add(child);
+  endChildrenOnExit();
   const lines = [];
   const waiting = [];
   let ended = '';
@@ -150,6 +185,7 @@ export function startLineChild(command, args, what, env = process.env) {
   };
   // 'close' comes after the last stdout line: a line printed just before exiting is not lost.
   child.on('close', (code, signal) => {
+    liveChildren.delete(child);
     ended = `the ${what} process ended (${code ?? signal}); see its stderr above`;
     settle();
   });
