@@ -6,9 +6,14 @@
 #if defined(__GLIBC__) || defined(__linux__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -414,10 +419,63 @@ void keep_large_blocks() {
 #endif
 }
 
+constexpr size_t kHugePage = size_t(1) << 21;
+
+// Whether the kernel hands out transparent huge pages on request: THP configured and its mode not
+// [never] (madvise(MADV_HUGEPAGE) succeeds under [never] too, to no effect).
+bool huge_pages_offered() {
+#if defined(__linux__)
+  static const bool offered = [] {
+    FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f) return false;
+    char line[128] = {0};
+    const bool read = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    return read && std::strstr(line, "[never]") == nullptr;
+  }();
+  return offered;
+#else
+  return false;
+#endif
+}
+
+void free_huge_page_array(napi_env env, void* data, void* hint) {
+  int64_t unused;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)), &unused);
+  std::free(data);
+}
+
+// (n) → a Float32Array of n elements (not zeroed) on whole 2 MiB blocks that the kernel was asked
+// to back with transparent huge pages, or undefined where it cannot be (not Linux, THP off, or a
+// runtime without external ArrayBuffers). Large activations then take one TLB entry per 2 MiB
+// instead of 512: a training step streams far more memory than the TLB covers.
+napi_value HugePageArray(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1);
+  const int64_t n = a.num(0);
+  napi_value result = nullptr;
+  napi_get_undefined(env, &result);
+  if (!a.ok || n <= 0 || !huge_pages_offered()) return result;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float), rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* data = nullptr;
+  if (posix_memalign(&data, kHugePage, rounded) != 0) return result;
+  napi_value buffer, array;
+  if (madvise(data, rounded, MADV_HUGEPAGE) != 0 ||
+      napi_create_external_arraybuffer(env, data, bytes, free_huge_page_array, reinterpret_cast<void*>(rounded), &buffer) != napi_ok) {
+    std::free(data);
+    return result;
+  }
+  int64_t unused;
+  napi_adjust_external_memory(env, static_cast<int64_t>(rounded), &unused);
+  if (napi_create_typedarray(env, napi_float32_array, static_cast<size_t>(n), buffer, 0, &array) == napi_ok) result = array;
+#endif
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   keep_large_blocks();
   struct { const char* name; napi_callback fn; } fns[] = {
-      {"supported", Supported}, {"isa", Isa}, {"amx", Amx}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
+      {"supported", Supported}, {"isa", Isa}, {"amx", Amx}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"hugePageArray", HugePageArray},
       {"conv2d", Conv<rtkd::conv2d_forward>}, {"conv2dBackpropInput", Conv<rtkd::conv2d_backprop_input>},
       {"conv2dBackpropFilter", Conv<rtkd::conv2d_backprop_filter>}, {"conv2dBackpropInputAdd", Conv2DBackpropInputAdd},
       {"batchMatMul", BatchMatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceSum", ReduceSum}, {"addN", AddN}, {"reduceStrided", ReduceStrided},

@@ -15,6 +15,12 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   /** The thread pool's size. */
   getThreads(): number;
+  /**
+   * A Float32Array of `n` elements (contents undefined) on whole 2 MiB blocks the OS was asked to
+   * back with transparent huge pages, or undefined where it cannot be (not Linux, THP disabled).
+   * Output arrays of 2 MiB or more come from here (src/recycle.ts).
+   */
+  hugePageArray(n: number): Float32Array | undefined;
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: number[]): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: number[]): void;

@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { f32, type KernelFactory, output, size, type TfCore } from './kernel-io.js';
-import { outputArray } from './recycle.js';
+import { outputArray, useHugePagesForLargeOutputs } from './recycle.js';
 import { softPool, softPoolGrad } from './softpool-kernels.js';
 import { ZOO_KERNELS } from './zoo-kernels.js';
 
@@ -579,8 +579,12 @@ export const NATIVE_KERNELS: Readonly<Record<string, KernelFactory>> = {
  * be loaded first so the stock kernels are known; they stay as the fallback for cases the native
  * ones do not cover), and the fused ones under `fusedNames` (@rtkd/core's `FUSED_KERNEL_NAMES`;
  * without it only the stock-named kernels). Idempotent. Returns the kernel names now native.
+ * Kernel outputs of 2 MiB or more are placed on transparent huge pages where the OS has them
+ * (`RTKD_NATIVE_HUGE_PAGES=0`: ordinary pages; README, "Huge pages").
  */
 export function registerNativeKernels(tf: TfCore, addon: NativeAddon, backendName = 'cpu', fusedNames?: FusedKernelNames): string[] {
+  // RTKD_NATIVE_HUGE_PAGES=0 (read at every fresh allocation) keeps large outputs on ordinary pages.
+  useHugePagesForLargeOutputs((n) => (process.env.RTKD_NATIVE_HUGE_PAGES === '0' ? undefined : addon.hugePageArray(n)));
   const names: string[] = [];
   for (const [name, make] of Object.entries(NATIVE_KERNELS)) {
     const current = tf.getKernel(name, backendName);

@@ -1,6 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadNativeAddon } from './addon.js';
 import { enableNativeBackend } from './enable.js';
 
 // Output arrays of the native kernels are reused once no tensor views them (recycle.ts). These
@@ -105,5 +107,50 @@ describe('native output recycling', () => {
     expect(bufferOf(out)).not.toBe(user.buffer);
     expect(user[1]).toBe(1);
     tf.dispose([a, out]);
+  });
+
+  it('places outputs of 2 MiB or more on huge-page arrays where the OS offers them, and still reuses them', () => {
+    const big = 2 ** 19; // elements: 2 MiB
+    const a = tf.fill([big], 1);
+    const first = tf.add(a, 1);
+    const values = (tf.backend() as unknown as CpuData).data.get(first.dataId).values;
+    // A whole buffer of its own (tensor.bytes() reads values.buffer), on huge pages or not.
+    expect(values.byteOffset).toBe(0);
+    expect(values.buffer.byteLength).toBe(big * 4);
+    const buffer = values.buffer;
+    first.dispose();
+    const second = tf.mul(a, 3);
+    expect(bufferOf(second)).toBe(buffer);
+    expect(second.dataSync()[big - 1]).toBe(3);
+    tf.dispose([a, second]);
+  });
+});
+
+describe('hugePageArray', () => {
+  /** Whether this machine's kernel hands out transparent huge pages on request (Linux, THP not 'never'). */
+  function machineOffersHugePages(): boolean {
+    if (process.platform !== 'linux') return false;
+    try {
+      return !/\[never\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+
+  it(`returns a writable Float32Array of the length asked for exactly where the OS offers huge pages (${machineOffersHugePages() ? 'here: yes' : 'here: no'})`, () => {
+    const array = loadNativeAddon().hugePageArray(3 * 2 ** 19 + 5);
+    if (!machineOffersHugePages()) {
+      expect(array).toBeUndefined();
+      return;
+    }
+    if (!(array instanceof Float32Array)) throw new Error(`expected a Float32Array, got ${String(array)}`);
+    expect(array.length).toBe(3 * 2 ** 19 + 5);
+    expect(array.byteOffset).toBe(0);
+    array.fill(2.5);
+    expect(array[0]! + array[array.length - 1]!).toBe(5);
+  });
+
+  it('returns undefined for an empty length', () => {
+    expect(loadNativeAddon().hugePageArray(0)).toBeUndefined();
   });
 });

@@ -31,6 +31,30 @@ interface HookableBackend {
 /** Below this many elements a fresh zero-filled array costs nothing worth avoiding. */
 const RECYCLE_MIN_LENGTH = 4096;
 
+/** Fresh outputs of this many elements (2 MiB) or more go on transparent huge pages where the OS has them. */
+const HUGE_PAGE_MIN_LENGTH = 2 ** 19;
+
+/** The source of huge-page arrays (the addon's `hugePageArray`), or undefined: ordinary pages. */
+let hugePageArray: ((n: number) => Float32Array | undefined) | undefined;
+
+/**
+ * Lets fresh output arrays of 2 MiB or more come from `source` (the addon's `hugePageArray`: whole
+ * 2 MiB blocks with transparent huge pages asked for; undefined where the OS cannot), or from
+ * ordinary pages again with `undefined`. Process-wide, like the arrays' memory.
+ */
+export function useHugePagesForLargeOutputs(source: ((n: number) => Float32Array | undefined) | undefined): void {
+  hugePageArray = source;
+}
+
+/** A fresh array of `n` elements whose contents the caller overwrites entirely. */
+function freshArray(n: number): Float32Array {
+  const huge = n >= HUGE_PAGE_MIN_LENGTH ? hugePageArray?.(n) : undefined;
+  if (huge) return huge;
+  // Not zero-filled: every native kernel writes its whole output.
+  const bytes = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
 /** Free arrays kept for reuse at most (bytes); beyond it released arrays are left to the GC. */
 const MAX_FREE_BYTES = 4 * 2 ** 30;
 
@@ -65,9 +89,7 @@ class OutputRecycler {
       this.owned.set(reused.buffer, { array: reused, views: 0 });
       return reused;
     }
-    // Not zero-filled: every native kernel writes its whole output.
-    const bytes = Buffer.allocUnsafeSlow(n * 4);
-    const array = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    const array = freshArray(n);
     this.owned.set(array.buffer, { array, views: 0 });
     return array;
   }
