@@ -73,11 +73,12 @@ int winograd_tile(const ConvGeometry& g) {
   if (env && std::strcmp(env, "2") == 0) return 2;
   if (env && std::strcmp(env, "4") == 0) return 4;
   const bool accurate = env && std::strcmp(env, "accurate") == 0;
-  const int fewest = std::min(g.cin, g.cout), most = std::max(g.cin, g.cout);
-  if (!accurate && fewest >= 16 && most <= 64) return 4;
+  if (!accurate && winograd_f4_channels(g)) return 4;
   const int least = isa() == Isa::kGeneric ? 16 : 32;
-  return fewest >= least ? 2 : 0;
+  return std::min(g.cin, g.cout) >= least ? 2 : 0;
 }
+
+bool winograd_f4_channels(const ConvGeometry& g) { return std::min(g.cin, g.cout) >= 16 && std::max(g.cin, g.cout) <= 64; }
 
 void winograd_conv(const ConvGeometry& g, int m, const float* x, const FilterView& w, float* y) {
   const int a2 = (m + 2) * (m + 2);

@@ -82,6 +82,11 @@ inline constexpr double kWinogradG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -
 inline constexpr double kWinogradG4[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
                                              {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
 
+// True when both sides of `g` have 16 to 64 channels: where the fixed rules of the forward conv
+// (winograd.cc) and of the filter gradient (winograd_filter.cc) take F(4×4,3×3), unless told
+// `accurate`.
+bool winograd_f4_channels(const ConvGeometry& g);
+
 // Output tile side Winograd runs `g` with (2 or 4), or 0 for the direct kernels: the fixed shape
 // rule of winograd.cc, or RTKD_NATIVE_WINOGRAD (0 = off, 2 or 4 = that tile wherever it applies,
 // accurate = the rule without F(4×4,3×3); read at every call).

@@ -7,7 +7,6 @@
 // in the ISA's templates.
 #include "winograd_filter.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -77,8 +76,7 @@ int winograd_filter_tile(const ConvGeometry& g) {
   if (env && (std::strcmp(env, "1") == 0 || std::strcmp(env, "2") == 0)) return 2;
   if (env && std::strcmp(env, "4") == 0) return 4;
   const bool accurate = env && std::strcmp(env, "accurate") == 0;
-  const int fewest = std::min(g.cin, g.cout), most = std::max(g.cin, g.cout);
-  if (!accurate && fewest >= 16 && most <= 64) return 4;
+  if (!accurate && winograd_f4_channels(g)) return 4;
   if (isa() == Isa::kAvx512 && g.cout == 16 && direct_filter_applies(g) && static_cast<long>(g.oh) * g.ow >= 128) return 0;
   return isa() == Isa::kGeneric || g.cin >= 16 ? 2 : 0;
 }

@@ -4,6 +4,7 @@ import { expectSameForThreadCounts, scaledError, uniformData as data } from '@rt
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { enableNativeBackend, NATIVE_BACKEND_NAME } from '../enable.js';
+import { WINOGRAD_F4_BOUND } from './winograd-cases.js';
 
 // RtkdConv2DBiasAct against a float64 convolution written here, and against the separate native
 // Conv2D, Add, Add, Relu kernels, whose bits it must reproduce (the epilogue runs inside each
@@ -12,8 +13,6 @@ import { enableNativeBackend, NATIVE_BACKEND_NAME } from '../enable.js';
 /** `winogradF4`: the rule runs it on F(4×4,3×3), held to that path's scaled bound. */
 interface Case { n: number; h: number; cin: number; cout: number; k: number; stride: number; pad: number; winogradF4?: boolean }
 
-/** The bound of F(4×4,3×3) against float64, max|got − ref| / max|ref| (src/testing/winograd-cases.ts). */
-const WINOGRAD_F4_BOUND = 2e-5;
 
 /** Float64 NHWC conv (symmetric zero padding) + bias + residual, then ReLU. */
 function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array | undefined, residual: Float32Array | undefined, relu: boolean): Float64Array {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../addon.js';
 import { FUSED_KERNEL_NAMES } from '@rtkd/core';
 import { registerNativeKernels } from '../kernels.js';
+import { WINOGRAD_F4_BOUND } from './winograd-cases.js';
 import { ZOO_CASES } from './zoo-cases.js';
 
 // Reference: the stock tfjs cpu kernels (independent code), run before the native ones replace them.
@@ -18,9 +19,6 @@ import { ZOO_CASES } from './zoo-cases.js';
  * grows with the sums' length, as F(4×4,3×3) Winograd's does).
  */
 export type Case = { name: string; run: () => tf.Tensor | tf.Tensor[]; exact?: boolean; scaledBound?: number };
-
-/** The bound of F(4×4,3×3) against float64 (src/testing/winograd-cases.ts; measured maxima in the README). */
-const WINOGRAD_F4_BOUND = 2e-5;
 
 const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 

@@ -27,6 +27,9 @@ const SHAPES: Shape[] = [
 /** Scaled error bounds (max|got − ref| / max|ref|) per path; measured maxima are in the README. */
 const BOUND: Record<string, number> = { '0': 2e-6, '2': 2e-6, '4': 2e-5 };
 
+/** F(4×4,3×3)'s bound, for the tests that meet it through the fixed rule (kernel and conv + bias + act cases). */
+export const WINOGRAD_F4_BOUND = BOUND['4']!;
+
 const geometry = (s: Shape) => convGeometry({ ...s, k: 3 });
 const reference = (s: Shape, x: Float32Array, f: Float32Array, dy: Float32Array) => convReference({ ...s, k: 3 }, x, f, dy);
 
